@@ -1,0 +1,56 @@
+# Headwater: the two commands that matter are `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: help install test test-unit test-integration test-e2e lint format demo \
+        stack-up stack-down stack-status clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test,dev]'
+	touch $@
+
+install: $(INSTALLED)  ## create .venv and install Headwater with its test and dev tools
+
+test: $(INSTALLED)  ## every tier; starts the native stack when none is configured, stops it after
+	$(BIN)/pytest tests
+
+test-unit: $(INSTALLED)  ## unit tests only (no services)
+	$(BIN)/pytest tests/unit
+
+test-integration: $(INSTALLED)  ## integration tests against the real stack
+	$(BIN)/pytest tests/integration
+
+test-e2e: $(INSTALLED)  ## end-to-end tests
+	$(BIN)/pytest tests/e2e
+
+lint: $(INSTALLED)  ## ruff (lint + format check) and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(INSTALLED)  ## apply ruff's formatting and safe fixes
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+stack-up: $(INSTALLED)  ## start Kafka, Connect + Debezium, PostgreSQL, Prometheus
+	$(BIN)/headwater stack up
+
+stack-down: $(INSTALLED)  ## stop what stack-up started
+	$(BIN)/headwater stack down
+
+stack-status: $(INSTALLED)  ## which parts of the stack are up
+	$(BIN)/headwater stack status
+
+demo: stack-up  ## run the system (for now: the stack; the pipeline lands with the next issues)
+	@eval "$$($(BIN)/headwater stack env)" && $(BIN)/headwater stack status
+
+clean:  ## remove the virtualenv and caches (not the stack's state)
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

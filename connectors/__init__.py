@@ -1,0 +1,1 @@
+"""connectors: see DESIGN.md's layout."""

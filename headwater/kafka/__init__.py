@@ -1,0 +1,1 @@
+"""Kafka client factories and topic administration shared by every service."""

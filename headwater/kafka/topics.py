@@ -1,0 +1,80 @@
+"""Topic administration: create topics with their partitions and policies, idempotently."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
+
+from headwater.errors import DependencyUnavailable, Terminal
+
+
+class TopicMismatch(Terminal):
+    """A topic exists with a layout that differs from the one we need."""
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """What a topic must look like: partitions, replication and configuration."""
+
+    name: str
+    partitions: int = 3
+    replication_factor: int = 1
+    config: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def compacted(cls, name: str, partitions: int = 3, replication_factor: int = 1) -> TopicSpec:
+        """A topic whose truth is the latest value per key (tombstones delete)."""
+        return cls(name, partitions, replication_factor, {"cleanup.policy": "compact"})
+
+
+def ensure_topics(
+    admin: AdminClient, specs: Iterable[TopicSpec], timeout_s: float = 30.0
+) -> list[str]:
+    """Create the topics that are missing; check the ones that exist. Returns those created."""
+    wanted = {spec.name: spec for spec in specs}
+    if not wanted:
+        return []
+    futures = admin.create_topics(
+        [
+            NewTopic(s.name, s.partitions, s.replication_factor, config=dict(s.config))
+            for s in wanted.values()
+        ],
+        operation_timeout=timeout_s,
+        request_timeout=timeout_s,
+    )
+    created: list[str] = []
+    for name, future in futures.items():
+        try:
+            future.result()
+            created.append(name)
+        except KafkaException as error:
+            code = error.args[0].code()
+            if code != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise DependencyUnavailable(f"creating topic {name} failed: {error}") from error
+    existing = [name for name in wanted if name not in created]
+    _check_existing(admin, [wanted[name] for name in existing], timeout_s)
+    return created
+
+
+def _check_existing(admin: AdminClient, specs: list[TopicSpec], timeout_s: float) -> None:
+    if not specs:
+        return
+    metadata = admin.list_topics(timeout=timeout_s)
+    for spec in specs:
+        topic = metadata.topics.get(spec.name)
+        partitions = len(topic.partitions) if topic is not None else 0
+        if partitions != spec.partitions:
+            raise TopicMismatch(
+                f"topic {spec.name} has {partitions} partitions, {spec.partitions} wanted"
+            )
+    resources = [ConfigResource(ConfigResource.Type.TOPIC, spec.name) for spec in specs]
+    described = admin.describe_configs(resources, request_timeout=timeout_s)
+    for spec, resource in zip(specs, resources, strict=True):
+        actual = described[resource].result()
+        for key, value in spec.config.items():
+            have = actual[key].value if key in actual else None
+            if have != value:
+                raise TopicMismatch(f"topic {spec.name} has {key}={have}, {value} wanted")

@@ -1,0 +1,270 @@
+"""One settings tree for every service: environment ``HEADWATER_*``, nested with ``__``.
+
+Secrets are :class:`~pydantic.SecretStr` and may also be read from files in a secrets
+directory (``HEADWATER_SECRETS_DIR``, where Docker and Kubernetes mount them), one file
+per setting, named like the environment variable (``HEADWATER_WAREHOUSE__DSN``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NestedSecretsSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from headwater.errors import ConfigurationError
+
+ENV_PREFIX = "HEADWATER_"
+NESTED_DELIMITER = "__"
+SECRETS_DIR_VARIABLE = f"{ENV_PREFIX}SECRETS_DIR"
+
+_HOST_PORT = re.compile(r"^(?:\[[0-9a-fA-F:]+\]|[A-Za-z0-9.\-_]+):(\d{1,5})$")
+
+
+def _check_host_port(value: str) -> str:
+    port = _HOST_PORT.match(value)
+    if port is None or not 0 < int(port.group(1)) < 65536:
+        raise ValueError(f"{value!r} is not host:port")
+    return value
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class KafkaSettings(_Section):
+    """How to reach Kafka and the defaults for topics we create."""
+
+    bootstrap_servers: str = Field(
+        default="127.0.0.1:19092", description="Kafka brokers, comma-separated host:port"
+    )
+    client_id: str = Field(default="headwater", description="client.id sent to Kafka")
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", description="Kafka security.protocol"
+    )
+    sasl_mechanism: str | None = Field(
+        default=None, description="Kafka sasl.mechanism (e.g. SCRAM-SHA-512)"
+    )
+    sasl_username: str | None = Field(default=None, description="Kafka SASL user")
+    sasl_password: SecretStr | None = Field(default=None, description="Kafka SASL password")
+    default_partitions: int = Field(
+        default=3, ge=1, description="partitions of topics Headwater creates"
+    )
+    replication_factor: int = Field(
+        default=1, ge=1, description="replication factor of topics Headwater creates"
+    )
+
+    @field_validator("bootstrap_servers")
+    @classmethod
+    def _bootstrap_is_host_port_list(cls, value: str) -> str:
+        servers = [server.strip() for server in value.split(",")]
+        if not value.strip() or not all(servers):
+            raise ValueError(f"{value!r} is not a comma-separated list of host:port")
+        for server in servers:
+            _check_host_port(server)
+        return ",".join(servers)
+
+
+class ConnectSettings(_Section):
+    """Kafka Connect's REST endpoint."""
+
+    url: str = Field(default="http://127.0.0.1:18083", description="Kafka Connect's REST URL")
+
+    @field_validator("url")
+    @classmethod
+    def _is_http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value.rstrip("/")
+
+
+class DatabaseSettings(_Section):
+    """A PostgreSQL database, by libpq connection URI."""
+
+    dsn: SecretStr | None = Field(
+        default=None, description="postgresql:// URI (`headwater stack env` prints the local one)"
+    )
+
+    @field_validator("dsn")
+    @classmethod
+    def _is_postgres_uri(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.match(r"^postgres(ql)?://", value.get_secret_value()):
+            raise ValueError("is not a postgresql:// connection URI")
+        return value
+
+
+class PrometheusSettings(_Section):
+    """The Prometheus server that scrapes the services."""
+
+    url: str = Field(
+        default="http://127.0.0.1:19090", description="Prometheus HTTP URL (for status and tests)"
+    )
+
+
+class HttpSettings(_Section):
+    """Where a service serves /metrics, /healthz and /readyz."""
+
+    host: str = Field(
+        default="127.0.0.1", description="interface the /metrics, /healthz, /readyz server binds"
+    )
+    port: int = Field(
+        default=9400,
+        ge=0,
+        le=65535,
+        description="port of the /metrics, /healthz, /readyz server (0: any free port)",
+    )
+
+
+class LogSettings(_Section):
+    """Structured logging."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="log level"
+    )
+    format: Literal["json", "text"] = Field(
+        default="json", description="json lines or text for a terminal"
+    )
+
+
+class StackSettings(_Section):
+    """The native local stack started by ``headwater stack up``."""
+
+    state_dir: Path = Field(
+        default=Path(".stack"), description="configs, data, logs and pids of the local stack"
+    )
+    lib_dir: Path | None = Field(
+        default=None,
+        description="where fetched jars go (default STATE_DIR/lib); share it between stacks",
+    )
+    host: str = Field(default="127.0.0.1", description="loopback address the stack listens on")
+    kafka_port: int = Field(default=19092, ge=1, le=65535, description="Kafka client listener")
+    kafka_controller_port: int = Field(
+        default=19093, ge=1, le=65535, description="KRaft controller listener"
+    )
+    connect_port: int = Field(default=18083, ge=1, le=65535, description="Kafka Connect REST")
+    postgres_port: int = Field(
+        default=15432, ge=1, le=65535, description="PostgreSQL (databases app and warehouse)"
+    )
+    prometheus_port: int = Field(
+        default=19090, ge=1, le=65535, description="Prometheus web and API"
+    )
+    java: str = Field(default="java", description="Java 17+ executable")
+    maven: str = Field(default="mvn", description="Maven executable")
+    maven_repo: Path | None = Field(
+        default=None, description="Maven local repository (default ~/.m2/repository)"
+    )
+    postgres_bin_dir: Path = Field(
+        default=Path("/usr/lib/postgresql/15/bin"), description="PostgreSQL server binaries"
+    )
+    kafka_heap: str = Field(default="768m", description="broker JVM -Xmx")
+    connect_heap: str = Field(default="768m", description="Connect worker JVM -Xmx")
+    install_packages: bool = Field(
+        default=True, description="apt-get install PostgreSQL/Prometheus when missing (as root)"
+    )
+    ready_timeout_s: float = Field(
+        default=240.0, gt=0, description="how long `stack up` waits for each component"
+    )
+
+    @property
+    def jars_dir(self) -> Path:
+        """Where the Maven-fetched jars live (shared between stacks when set)."""
+        return (self.lib_dir or self.state_dir / "lib").resolve()
+
+
+class Settings(BaseSettings):
+    """Every setting of every Headwater service."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=NESTED_DELIMITER,
+        secrets_nested_delimiter=NESTED_DELIMITER,
+        secrets_dir_missing="ok",
+        case_sensitive=False,
+        extra="forbid",
+        frozen=True,
+    )
+
+    kafka: KafkaSettings = KafkaSettings()
+    connect: ConnectSettings = ConnectSettings()
+    source: DatabaseSettings = DatabaseSettings()
+    warehouse: DatabaseSettings = DatabaseSettings()
+    prometheus: PrometheusSettings = PrometheusSettings()
+    http: HttpSettings = HttpSettings()
+    log: LogSettings = LogSettings()
+    stack: StackSettings = StackSettings()
+    test_stack: Literal["native", "docker"] = Field(
+        default="native", description="stack the integration tests start when none is given"
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Environment first, then one file per secret (nested names with ``__``)."""
+        return init_settings, env_settings, NestedSecretsSettingsSource(file_secret_settings)
+
+    def secrets(self) -> list[str]:
+        """Every secret value set, for the log scrubber."""
+        return [value for value in _secret_values(self) if value]
+
+
+def _secret_values(model: BaseModel) -> Iterator[str]:
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, SecretStr):
+            yield value.get_secret_value()
+        elif isinstance(value, BaseModel):
+            yield from _secret_values(value)
+
+
+def known_variables(model: type[BaseModel] = Settings, prefix: str = ENV_PREFIX) -> set[str]:
+    """Every environment variable name the settings tree accepts."""
+    names = {SECRETS_DIR_VARIABLE}
+    for name, field in model.model_fields.items():
+        variable = f"{prefix}{name}".upper()
+        names.add(variable)
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            names |= known_variables(annotation, f"{variable}{NESTED_DELIMITER}")
+    return names
+
+
+def _check_unknown(environ: Mapping[str, str]) -> None:
+    known = known_variables()
+    for variable in sorted(environ):
+        upper = variable.upper()
+        if upper.startswith(ENV_PREFIX) and upper not in known:
+            close = difflib.get_close_matches(upper, sorted(known), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ConfigurationError(variable, f"is not a Headwater setting{hint}")
+
+
+def _variable_for(location: tuple[int | str, ...]) -> str:
+    path = [str(part) for part in location if not str(part).isdigit()]
+    return ENV_PREFIX + NESTED_DELIMITER.join(path).upper()
+
+
+def load_settings() -> Settings:
+    """Read the settings, turning any problem into one ConfigurationError naming the setting."""
+    _check_unknown(os.environ)
+    try:
+        return Settings(_secrets_dir=os.environ.get(SECRETS_DIR_VARIABLE))
+    except ValidationError as error:
+        first = error.errors()[0]
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigurationError(_variable_for(tuple(first["loc"])), message) from None

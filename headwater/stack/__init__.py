@@ -1,0 +1,1 @@
+"""The native local stack: Kafka, Kafka Connect + Debezium, PostgreSQL and Prometheus."""

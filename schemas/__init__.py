@@ -1,0 +1,1 @@
+"""schemas: see DESIGN.md's layout."""

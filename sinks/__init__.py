@@ -1,0 +1,1 @@
+"""sinks: see DESIGN.md's layout."""

@@ -1,0 +1,85 @@
+from pathlib import Path
+
+import pytest
+
+from headwater.errors import ConfigurationError, Terminal
+from headwater.settings import Settings, known_variables, load_settings
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    for name in [name for name in os.environ if name.upper().startswith("HEADWATER_")]:
+        monkeypatch.delenv(name)
+
+
+def test_nested_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HEADWATER_KAFKA__BOOTSTRAP_SERVERS", "a:9092, b:9093")
+    monkeypatch.setenv("HEADWATER_STACK__KAFKA_PORT", "29092")
+    settings = load_settings()
+    assert settings.kafka.bootstrap_servers == "a:9092,b:9093"
+    assert settings.stack.kafka_port == 29092
+
+
+def test_secrets_are_hidden_and_read_from_the_secrets_dir(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    dsn = "postgresql://loader:s3cr3t-value@db:5432/warehouse"
+    (tmp_path / "HEADWATER_WAREHOUSE__DSN").write_text(dsn)
+    monkeypatch.setenv("HEADWATER_SECRETS_DIR", str(tmp_path))
+    settings = load_settings()
+    assert settings.warehouse.dsn is not None
+    assert settings.warehouse.dsn.get_secret_value() == dsn
+    assert "s3cr3t-value" not in settings.model_dump_json()
+    assert dsn in settings.secrets()
+
+
+def test_environment_wins_over_secret_files(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "HEADWATER_SOURCE__DSN").write_text("postgresql://from-file@h/app")
+    monkeypatch.setenv("HEADWATER_SECRETS_DIR", str(tmp_path))
+    monkeypatch.setenv("HEADWATER_SOURCE__DSN", "postgresql://from-env@h/app")
+    dsn = load_settings().source.dsn
+    assert dsn is not None
+    assert dsn.get_secret_value() == "postgresql://from-env@h/app"
+
+
+def test_unknown_setting_is_named_with_a_suggestion(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HEADWATER_KAFKA__BOOTSTRAP_SERVER", "a:1")
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings()
+    assert raised.value.setting == "HEADWATER_KAFKA__BOOTSTRAP_SERVER"
+    assert "HEADWATER_KAFKA__BOOTSTRAP_SERVERS" in str(raised.value)
+    assert isinstance(raised.value, Terminal)
+
+
+@pytest.mark.parametrize("value", ["localhost", "a:b", "host:99999", "a:1,,b:2", ""])
+def test_malformed_bootstrap_address_is_named(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("HEADWATER_KAFKA__BOOTSTRAP_SERVERS", value)
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings()
+    assert raised.value.setting == "HEADWATER_KAFKA__BOOTSTRAP_SERVERS"
+    assert "\n" not in str(raised.value)
+
+
+def test_wrong_type_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HEADWATER_STACK__POSTGRES_PORT", "fifteen")
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings()
+    assert raised.value.setting == "HEADWATER_STACK__POSTGRES_PORT"
+
+
+def test_dsn_must_be_a_postgres_uri(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HEADWATER_WAREHOUSE__DSN", "mysql://x@y/z")
+    with pytest.raises(ConfigurationError, match="HEADWATER_WAREHOUSE__DSN"):
+        load_settings()
+
+
+def test_every_field_has_a_variable() -> None:
+    variables = known_variables()
+    assert "HEADWATER_CONNECT__URL" in variables
+    assert "HEADWATER_TEST_STACK" in variables
+    assert all(name.startswith("HEADWATER_") for name in variables)
+    assert len(variables) > len(Settings.model_fields)
