@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import shutil
@@ -13,6 +14,8 @@ from pathlib import Path
 from headwater.stack.base import StackError
 
 MIN_JAVA = 17
+
+log = logging.getLogger(__name__)
 
 
 def check_java(java: str) -> str:
@@ -104,6 +107,7 @@ def ensure_debian_package(package: str, probe: Path, allowed: bool) -> None:
         raise StackError(f"{probe} is missing: install it ({how})")
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
         raise StackError(f"{probe} is missing and this user cannot install it: run `{how}` as root")
+    log.info("installing a Debian package", extra={"package": package})
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", package]
     done = subprocess.run(install, capture_output=True, text=True, env=env, check=False)
