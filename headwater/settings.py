@@ -103,6 +103,64 @@ class DatabaseSettings(_Section):
         return value
 
 
+_QUALIFIED_TABLE = re.compile(r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$")
+
+
+class CdcSettings(_Section):
+    """Change data capture from the source database with Debezium."""
+
+    tables: list[str] = Field(
+        default=["public.customers", "public.orders"],
+        description="captured tables, a JSON list of schema.table",
+    )
+    connector_name: str = Field(default="headwater-cdc", description="Kafka Connect connector")
+    topic_prefix: str = Field(
+        default="cdc.app", description="Debezium topic.prefix: topics are PREFIX.schema.table"
+    )
+    slot_name: str = Field(default="headwater_cdc", description="logical replication slot")
+    publication: str = Field(default="headwater_cdc", description="publication of the tables")
+    user: str = Field(default="headwater_cdc", description="least-privileged replication role")
+    password: SecretStr | None = Field(default=None, description="the replication role's password")
+    database_host: str | None = Field(
+        default=None, description="source host as Connect sees it (default: from SOURCE__DSN)"
+    )
+    database_port: int | None = Field(
+        default=None, description="source port as Connect sees it (default: from SOURCE__DSN)"
+    )
+    heartbeat_interval_ms: int = Field(default=10_000, ge=0, description="Debezium heartbeat")
+    topic_partitions: int = Field(default=3, ge=1, description="partitions of cdc.* topics")
+
+    @field_validator("tables")
+    @classmethod
+    def _qualified_names(cls, tables: list[str]) -> list[str]:
+        for table in tables:
+            if not _QUALIFIED_TABLE.match(table):
+                raise ValueError(f"{table!r} is not schema.table (lower-case identifiers)")
+        if not tables:
+            raise ValueError("needs at least one table")
+        return tables
+
+    def topic(self, table: str) -> str:
+        """The Debezium topic of a captured schema.table."""
+        return f"{self.topic_prefix}.{table}"
+
+
+class ProcessorSettings(_Section):
+    """The Faust stream processor."""
+
+    app_id: str = Field(default="headwater-processor", description="Faust app id (group)")
+    partitions: int = Field(default=3, ge=1, description="partitions of norm.* topics")
+
+
+class SinkSettings(_Section):
+    """The warehouse sinks."""
+
+    batch_size: int = Field(default=5_000, ge=1, description="records per warehouse batch")
+    batch_interval_s: float = Field(
+        default=1.0, gt=0, description="longest wait before a partial batch is written"
+    )
+
+
 class PrometheusSettings(_Section):
     """The Prometheus server that scrapes the services."""
 
@@ -199,6 +257,9 @@ class Settings(BaseSettings):
     source: DatabaseSettings = DatabaseSettings()
     warehouse: DatabaseSettings = DatabaseSettings()
     prometheus: PrometheusSettings = PrometheusSettings()
+    cdc: CdcSettings = CdcSettings()
+    processor: ProcessorSettings = ProcessorSettings()
+    sink: SinkSettings = SinkSettings()
     http: HttpSettings = HttpSettings()
     log: LogSettings = LogSettings()
     stack: StackSettings = StackSettings()

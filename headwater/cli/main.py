@@ -7,7 +7,10 @@ import sys
 import click
 
 from headwater import __version__
+from headwater.cli.connectors import connectors
 from headwater.cli.context import pass_settings
+from headwater.cli.sandbox import sandbox
+from headwater.cli.source import source
 from headwater.cli.stack import stack
 from headwater.errors import HeadwaterError, Transient
 from headwater.logs import configure_logging
@@ -37,7 +40,8 @@ def show_settings(settings: Settings, reference: bool) -> None:
         click.echo(settings.model_dump_json(indent=2))
 
 
-cli.add_command(stack)
+for command in (stack, source, connectors, sandbox):
+    cli.add_command(command)
 
 
 def main() -> None:

@@ -1,0 +1,10 @@
+"""`headwater sandbox`: Local stand-ins: the source-database workload (and, later, the SaaS API servers)."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.group()
+def sandbox() -> None:
+    """Local stand-ins: the source-database workload (and, later, the SaaS API servers)."""
