@@ -1,4 +1,4 @@
-"""`headwater sandbox`: Local stand-ins: the source-database workload (and, later, the SaaS API servers)."""
+"""`headwater sandbox`: local stand-ins for the source database and the SaaS APIs."""
 
 from __future__ import annotations
 
