@@ -1,1 +1,17 @@
-"""schemas: see DESIGN.md's layout."""
+"""Avro schemas of the topics Headwater owns, and the warehouse DDL."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+from fastavro import parse_schema
+
+
+@cache
+def avro_schema(name: str) -> Any:
+    """The parsed Avro schema stored as ``schemas/<name>.avsc`` (e.g. ``norm/cdc_row``)."""
+    text = (files("schemas") / f"{name}.avsc").read_text()
+    return parse_schema(json.loads(text))

@@ -1,0 +1,107 @@
+"""Decoding ``CdcRow`` records and folding a batch's changes to one per row."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from headwater.avro import decode
+from schemas import avro_schema
+
+_EPOCH = datetime(1970, 1, 1)
+_EPOCH_UTC = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_DAY = date(1970, 1, 1).toordinal()
+
+
+@dataclass(frozen=True)
+class ColumnType:
+    """A mirror column: its name and PostgreSQL type."""
+
+    name: str
+    sql_type: str
+
+
+@dataclass
+class Change:
+    """One decoded change of one row (or a truncate of its table)."""
+
+    schema: str
+    table: str
+    op: str
+    lsn: int
+    commit_time_us: int
+    primary_key: tuple[str, ...]
+    values: dict[str, Any] = field(default_factory=dict)
+    unchanged: set[str] = field(default_factory=set)
+    types: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        """The primary-key values, in key order."""
+        return tuple(self.values[name] for name in self.primary_key)
+
+
+def decode_change(value: bytes) -> Change:
+    """A ``CdcRow`` as a Change with Python values ready for COPY."""
+    record = decode(avro_schema("norm/cdc_row"), value)
+    change = Change(
+        schema=record["source_schema"],
+        table=record["source_table"],
+        op=record["op"],
+        lsn=record["lsn"],
+        commit_time_us=_as_micros(record["commit_time"]),
+        primary_key=tuple(record["primary_key"]),
+    )
+    for column in record["columns"]:
+        name, sql_type = column["name"], column["sql_type"]
+        change.types[name] = sql_type
+        if column["unchanged"]:
+            change.unchanged.add(name)
+        else:
+            change.values[name] = python_value(sql_type, column["value"])
+    return change
+
+
+def _as_micros(value: Any) -> int:
+    # fastavro turns timestamp-micros into an aware datetime.
+    if isinstance(value, datetime):
+        delta = value - _EPOCH_UTC
+        return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return int(value)
+
+
+def python_value(sql_type: str, value: Any) -> Any:
+    """The value psycopg should COPY for a column of this type."""
+    if value is None:
+        return None
+    if sql_type == "date":
+        return date.fromordinal(_EPOCH_DAY + int(value))
+    if sql_type == "timestamp":
+        return _EPOCH + timedelta(microseconds=int(value))
+    if sql_type == "timestamptz":
+        return _EPOCH_UTC + timedelta(microseconds=int(value))
+    if sql_type == "time":
+        return (_EPOCH + timedelta(microseconds=int(value))).time()
+    return value  # numerics, uuid and json arrive as their exact text; PostgreSQL parses them
+
+
+def fold(changes: Iterable[Change]) -> dict[tuple[Any, ...], Change]:
+    """The net change per row of a batch, in LSN order.
+
+    A later change wins; a column it left out (unchanged TOAST) keeps the value an earlier
+    change in the batch gave it, or stays unchanged for the warehouse to keep.
+    """
+    net: dict[tuple[Any, ...], Change] = {}
+    for change in sorted(changes, key=lambda c: c.lsn):
+        previous = net.get(change.key)
+        if previous is not None and previous.op != "DELETE" and change.op != "DELETE":
+            for name in list(change.unchanged):
+                if name in previous.values:
+                    change.values[name] = previous.values[name]
+                    change.unchanged.discard(name)
+                elif name in previous.unchanged:
+                    pass  # still unknown: the warehouse keeps its value
+        net[change.key] = change
+    return net

@@ -1,0 +1,245 @@
+"""The sink service loop: consume, batch by size and time, write, commit rows with offsets."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+
+import psycopg
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    Message,
+    Producer,
+    TopicPartition,
+)
+
+from headwater.errors import ConfigurationError
+from headwater.kafka.clients import make_consumer, make_producer
+from headwater.settings import Settings
+from sinks import metrics
+from sinks.base import BatchWriter, SinkRecord, WarehouseUnavailable, WriteStats
+from sinks.dlq import dead_letter
+from sinks.offsets import OffsetStore
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+
+
+class SinkRunner:
+    """Runs one writer over a set of topics until stopped, effects before offsets."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        writer: BatchWriter,
+        topics: Sequence[str],
+        group_id: str | None = None,
+    ) -> None:
+        if settings.warehouse.dsn is None:
+            raise ConfigurationError("HEADWATER_WAREHOUSE__DSN", "is required by the sinks")
+        self.settings = settings
+        self.writer = writer
+        self.topics = list(topics)
+        self.group_id = group_id or f"headwater-sink-{writer.name}"
+        self.offsets = OffsetStore(self.group_id)
+        self._dsn = settings.warehouse.dsn.get_secret_value()
+        self._connection: psycopg.Connection | None = None
+        self._consumer: Consumer | None = None
+        self._producer: Producer | None = None
+        self._pending: list[SinkRecord] = []
+        self.assigned = threading.Event()
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        """Consume and write until ``stop`` is set, then write what is pending and close."""
+        connection = self._connect()
+        consumer = make_consumer(
+            self.settings.kafka, self.group_id, **{"topic.metadata.refresh.interval.ms": 5000}
+        )
+        self._consumer = consumer
+        consumer.subscribe(self.topics, on_assign=self._on_assign, on_revoke=self._on_revoke)
+        log.info("sink started", extra={"sink": self.group_id, "topics": self.topics})
+        try:
+            while not stop.is_set():
+                self._collect(consumer, stop)
+                if self._pending:
+                    self._flush()
+            if self._pending:
+                self._flush()
+        finally:
+            consumer.close()
+            connection.close()
+            log.info("sink stopped", extra={"sink": self.group_id})
+
+    def _connect(self) -> psycopg.Connection:
+        try:
+            connection = psycopg.connect(self._dsn, connect_timeout=10)
+        except psycopg.OperationalError as error:
+            raise WarehouseUnavailable(f"cannot connect to the warehouse: {error}") from error
+        OffsetStore.prepare(connection)
+        self.writer.prepare(connection)
+        connection.commit()
+        self._connection = connection
+        return connection
+
+    # -- partitions ----------------------------------------------------------------------
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        assert self._connection is not None
+        stored = self.offsets.load(self._connection, [(p.topic, p.partition) for p in partitions])
+        self._connection.commit()
+        for partition in partitions:
+            partition.offset = stored.get((partition.topic, partition.partition), OFFSET_BEGINNING)
+        consumer.assign(partitions)
+        self.assigned.set()
+        log.info(
+            "partitions assigned",
+            extra={
+                "sink": self.group_id,
+                "resume_at": {f"{p.topic}[{p.partition}]": p.offset for p in partitions},
+            },
+        )
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        revoked = {(p.topic, p.partition) for p in partitions}
+        # Not yet written: the next owner resumes from the offsets stored in the warehouse.
+        self._pending = [r for r in self._pending if (r.topic, r.partition) not in revoked]
+        consumer.unassign()
+        self.assigned.clear()
+
+    # -- batching ------------------------------------------------------------------------
+
+    def _collect(self, consumer: Consumer, stop: threading.Event) -> None:
+        limit = self.settings.sink.batch_size
+        deadline = time.monotonic() + self.settings.sink.batch_interval_s
+        while len(self._pending) < limit and not stop.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            for message in consumer.consume(
+                min(limit - len(self._pending), 1000), min(remaining, 0.5)
+            ):
+                self._accept(message)
+
+    def _accept(self, message: Message) -> None:
+        error = message.error()
+        if error is not None:
+            if error.code() in (KafkaError._PARTITION_EOF, KafkaError.UNKNOWN_TOPIC_OR_PART):
+                return
+            if error.retriable() or not error.fatal():
+                log.warning("consumer error", extra={"sink": self.group_id, "error": str(error)})
+                return
+            raise WarehouseUnavailable(f"fatal Kafka consumer error: {error}")
+        timestamp_type, timestamp = message.timestamp()
+        topic, partition, offset = message.topic(), message.partition(), message.offset()
+        if topic is None or partition is None or offset is None:
+            raise WarehouseUnavailable("consumer returned a message without its coordinates")
+        self._pending.append(
+            SinkRecord(
+                topic=topic,
+                partition=partition,
+                offset=offset,
+                key=message.key(),
+                value=message.value(),
+                timestamp_ms=timestamp if timestamp_type else None,
+            )
+        )
+
+    # -- writing -------------------------------------------------------------------------
+
+    def _flush(self) -> None:
+        batch, self._pending = self._pending, []
+        started = time.monotonic()
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                stats = self._write(batch)
+                break
+            except (psycopg.OperationalError, WarehouseUnavailable) as error:
+                metrics.RETRIES.labels(self.group_id).inc()
+                if attempt == MAX_ATTEMPTS:
+                    raise WarehouseUnavailable(f"batch failed {attempt} times: {error}") from error
+                delay = min(30.0, 0.5 * 2**attempt)
+                log.warning(
+                    "warehouse write failed; retrying",
+                    extra={
+                        "sink": self.group_id,
+                        "attempt": attempt,
+                        "delay_s": delay,
+                        "error": str(error),
+                    },
+                )
+                time.sleep(delay)
+                self._reconnect()
+        committed_at = time.time()
+        self._observe(batch, stats, time.monotonic() - started, committed_at)
+        self._commit_to_kafka(batch)
+
+    def _write(self, batch: list[SinkRecord]) -> WriteStats:
+        connection = self._connection
+        assert connection is not None
+        next_offsets: dict[tuple[str, int], int] = {}
+        for record in batch:
+            key = (record.topic, record.partition)
+            next_offsets[key] = max(next_offsets.get(key, 0), record.offset + 1)
+        with connection.transaction():
+            stats = self.writer.write(connection, batch)
+            if stats.rejects:
+                self._dead_letter(stats.rejects)  # acknowledged before the offsets commit
+            self.offsets.save(connection, next_offsets)
+        return stats
+
+    def _reconnect(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+        self._connection = psycopg.connect(self._dsn, connect_timeout=10)
+
+    def _dead_letter(self, rejects: list[tuple[SinkRecord, str]]) -> None:
+        if self._producer is None:
+            self._producer = make_producer(self.settings.kafka)
+        for record, reason in rejects:
+            dead_letter(self._producer, self.writer.name, record, reason)
+        if self._producer.flush(30) != 0:
+            raise WarehouseUnavailable("dead-letter records were not acknowledged by Kafka")
+
+    def _observe(
+        self, batch: list[SinkRecord], stats: WriteStats, seconds: float, committed_at: float
+    ) -> None:
+        sink = self.group_id
+        metrics.BATCHES.labels(sink).inc()
+        metrics.BATCH_SIZE.labels(sink).observe(len(batch))
+        metrics.FLUSH_SECONDS.labels(sink).observe(seconds)
+        metrics.ROWS.labels(sink, "written").inc(stats.rows_written)
+        metrics.ROWS.labels(sink, "deleted").inc(stats.rows_deleted)
+        metrics.SKIPPED_BY_VERSION.labels(sink).inc(stats.skipped_by_version)
+        metrics.RECORDS.labels(sink, "rejected").inc(len(stats.rejects))
+        metrics.RECORDS.labels(sink, "filtered").inc(stats.filtered)
+        metrics.RECORDS.labels(sink, "applied").inc(
+            len(batch) - len(stats.rejects) - stats.filtered
+        )
+        for source_us in stats.source_times_us:
+            metrics.COMMIT_LATENCY.labels(sink).observe(max(0.0, committed_at - source_us / 1e6))
+
+    def _commit_to_kafka(self, batch: list[SinkRecord]) -> None:
+        """Mirror the warehouse offsets to Kafka, for lag monitoring only."""
+        consumer = self._consumer
+        assert consumer is not None
+        latest: dict[tuple[str, int], int] = {}
+        for record in batch:
+            latest[(record.topic, record.partition)] = record.offset + 1
+        partitions = [TopicPartition(t, p, o) for (t, p), o in latest.items()]
+        try:
+            consumer.commit(offsets=partitions, asynchronous=True)
+        except Exception as error:  # lag monitoring must not stop the sink
+            log.warning("kafka commit failed", extra={"sink": self.group_id, "error": str(error)})
+        for (topic, partition), next_offset in latest.items():
+            _, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), cached=True)
+            if high >= 0:
+                metrics.CONSUMER_LAG.labels(self.group_id, topic, str(partition)).set(
+                    max(0, high - next_offset)
+                )

@@ -1,0 +1,26 @@
+"""The one Faust app of Headwater, with every agent registered."""
+
+from __future__ import annotations
+
+import faust
+
+from headwater.settings import Settings
+from stream_processors.cdc import agent as cdc_agent
+
+
+def build_app(settings: Settings) -> faust.App:
+    """A Faust app configured from the settings, with its agents."""
+    brokers = [f"kafka://{server}" for server in settings.kafka.bootstrap_servers.split(",")]
+    app = faust.App(
+        settings.processor.app_id,
+        broker=brokers,
+        store="memory://",
+        topic_partitions=settings.processor.partitions,
+        topic_replication_factor=settings.kafka.replication_factor,
+        web_enabled=False,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        processing_guarantee="at_least_once",
+    )
+    cdc_agent.register(app, settings)
+    return app

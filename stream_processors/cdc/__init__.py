@@ -1,0 +1,1 @@
+"""CDC normalization: Debezium envelopes from ``cdc.*`` into flat ``norm.cdc.*`` records."""
