@@ -39,6 +39,7 @@ class SinkRunner:
         writer: BatchWriter,
         topics: Sequence[str],
         group_id: str | None = None,
+        replay: bool = False,
     ) -> None:
         if settings.warehouse.dsn is None:
             raise ConfigurationError("HEADWATER_WAREHOUSE__DSN", "is required by the sinks")
@@ -53,6 +54,7 @@ class SinkRunner:
         self._producer: Producer | None = None
         self._pending: list[SinkRecord] = []
         self.assigned = threading.Event()
+        self._replay = replay
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -84,6 +86,13 @@ class SinkRunner:
             raise WarehouseUnavailable(f"cannot connect to the warehouse: {error}") from error
         OffsetStore.prepare(connection)
         self.writer.prepare(connection)
+        if self._replay:
+            forgotten = self.offsets.reset(connection)
+            log.info(
+                "replaying from the beginning",
+                extra={"sink": self.group_id, "partitions": forgotten},
+            )
+            self._replay = False
         connection.commit()
         self._connection = connection
         return connection

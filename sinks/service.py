@@ -38,13 +38,19 @@ def _kafka_reachable(settings: Settings) -> bool:
         return False
 
 
-def serve(settings: Settings, writer: BatchWriter, topics: Sequence[str]) -> None:
+def serve(
+    settings: Settings,
+    writer: BatchWriter,
+    topics: Sequence[str],
+    group_id: str,
+    from_beginning: bool = False,
+) -> None:
     """Run the sink until SIGTERM or SIGINT: then finish the batch, commit and exit."""
     ensure_topics(
         make_admin(settings.kafka),
         [TopicSpec(DLQ_TOPIC, 1, settings.kafka.replication_factor, {"cleanup.policy": "delete"})],
     )
-    runner = SinkRunner(settings, writer, topics)
+    runner = SinkRunner(settings, writer, topics, group_id, replay=from_beginning)
     stop = threading.Event()
 
     def on_signal(number: int, _frame: FrameType | None) -> None:

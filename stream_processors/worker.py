@@ -39,7 +39,8 @@ def run(settings: Settings) -> None:
         worker = faust.Worker(
             app,
             loglevel=settings.log.level,
-            loghandlers=logging.getLogger().handlers,
-            override_logging=False,
+            quiet=True,
+            redirect_stdouts=False,
+            override_logging=False,  # keep Headwater's structured, scrubbed log handler
         )
         worker.execute_from_commandline()

@@ -25,10 +25,21 @@ def sink() -> None:
 
 
 @sink.command()
+@click.option(
+    "--group-id",
+    default="headwater-sink-cdc",
+    show_default=True,
+    help="Consumer group, and the key of the offsets stored in the warehouse.",
+)
+@click.option(
+    "--from-beginning",
+    is_flag=True,
+    help="Forget the stored offsets and replay the topics (idempotent).",
+)
 @pass_settings
-def cdc(settings: Settings) -> None:
+def cdc(settings: Settings, group_id: str, from_beginning: bool) -> None:
     """Maintain the src_<table> mirrors from norm.cdc.*."""
     from sinks.cdc.mirror import MirrorWriter
     from sinks.service import serve
 
-    serve(settings, MirrorWriter(), [CDC_TOPICS])
+    serve(settings, MirrorWriter(), [CDC_TOPICS], group_id, from_beginning)
