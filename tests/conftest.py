@@ -1,14 +1,27 @@
-"""Shared test helpers: waiting on conditions (never fixed sleeps) and unique names."""
+"""Shared test fixtures: the stack (for the integration and e2e tiers), waiting on conditions
+(never fixed sleeps) and unique names.
+
+The stack fixture uses an already-running stack when its addresses are in the environment
+(``eval "$(headwater stack env)"``), otherwise it starts the native stack and stops it at
+the end (unless it was already up). With ``HEADWATER_TEST_STACK=docker`` and a Docker
+engine, the same components start through testcontainers instead.
+"""
 
 from __future__ import annotations
 
+import os
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import TypeVar
 
 import pytest
+
+from headwater.settings import Settings, load_settings
+from headwater.stack.base import State
+from headwater.stack.launcher import Stack
 
 T = TypeVar("T")
 
@@ -35,3 +48,48 @@ def unique_name(request: pytest.FixtureRequest) -> str:
     """A name no other test (or earlier run) uses, for topics, tables and groups."""
     stem = re.sub(r"[^a-z0-9]+", "_", request.node.name.lower()).strip("_")[:32]
     return f"t_{stem}_{uuid.uuid4().hex[:8]}"
+
+
+REQUIRED = ("HEADWATER_KAFKA__BOOTSTRAP_SERVERS", "HEADWATER_CONNECT__URL", "HEADWATER_SOURCE__DSN")
+
+
+@contextmanager
+def _native_stack(settings: Settings) -> Iterator[dict[str, str]]:
+    stack = Stack(settings.stack)
+    already_up = all(status.state is State.UP for status in stack.status())
+    stack.up()
+    try:
+        yield stack.environment()
+    finally:
+        if not already_up:
+            stack.down()
+
+
+def _docker_stack() -> AbstractContextManager[dict[str, str]]:
+    from tests.integration.docker_stack import docker_stack
+
+    return docker_stack()
+
+
+@pytest.fixture(scope="session")
+def stack_env() -> Iterator[dict[str, str]]:
+    """The HEADWATER_* addresses of a running stack, started here when none is given."""
+    if all(os.environ.get(name) for name in REQUIRED):
+        yield {k: v for k, v in os.environ.items() if k.startswith("HEADWATER_")}
+        return
+    settings = load_settings()
+    source = _docker_stack() if settings.test_stack == "docker" else _native_stack(settings)
+    saved = dict(os.environ)
+    with source as environment:
+        os.environ.update(environment)
+        try:
+            yield environment
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+
+
+@pytest.fixture(scope="session")
+def settings(stack_env: dict[str, str]) -> Settings:
+    """Settings pointing at the test stack."""
+    return load_settings()

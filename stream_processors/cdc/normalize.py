@@ -15,6 +15,7 @@ from stream_processors.cdc.columns import column_value, sql_type
 from stream_processors.errors import RejectedRecord
 
 NORM_PREFIX = "norm.cdc"
+INCREMENTAL_SNAPSHOT_VERSION = 0
 _OPERATIONS = {"r": "SNAPSHOT", "c": "INSERT", "u": "UPDATE", "d": "DELETE", "t": "TRUNCATE"}
 
 
@@ -49,6 +50,10 @@ def normalize(key: bytes | None, value: bytes | None) -> list[Output]:
         raise RejectedRecord("envelope has no source block")
     source_schema, table = str(source.get("schema") or ""), str(source.get("table") or "")
     lsn = source.get("lsn")
+    if lsn is None and op == "SNAPSHOT" and source.get("snapshot") == "incremental":
+        # Incremental-snapshot rows carry no LSN. Version 0 makes them insert-if-absent: they
+        # never overwrite a row the stream wrote, and a recorded delete keeps them out.
+        lsn = INCREMENTAL_SNAPSHOT_VERSION
     if not source_schema or not table or not isinstance(lsn, int):
         raise RejectedRecord("source block lacks schema, table or lsn")
     record: dict[str, Any] = {

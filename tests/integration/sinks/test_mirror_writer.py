@@ -194,3 +194,23 @@ def test_undecodable_record_is_rejected_not_written(
     stats = _write(warehouse, writer, [*feed("c", after=order_row(1), lsn=10), garbage])
     assert [reason.split(":")[0] for _, reason in stats.rejects] == ["not a CdcRow"]
     assert stats.rows_written == 1
+
+
+def test_incremental_snapshot_rows_only_fill_gaps(
+    warehouse: psycopg.Connection, unique_name: str
+) -> None:
+    feed, writer = Feed(unique_name), MirrorWriter()
+    writer.prepare(warehouse)
+    _write(warehouse, writer, feed("u", after=order_row(1, status="shipped"), lsn=500))
+    _write(warehouse, writer, feed("d", before={"id": 3}, lsn=510))
+    # Version 0: what the normalizer gives incremental-snapshot rows (they carry no LSN).
+    snapshot = [
+        *feed("r", after=order_row(1, status="pending"), lsn=0),
+        *feed("r", after=order_row(2, status="pending"), lsn=0),
+        *feed("r", after=order_row(3, status="pending"), lsn=0),
+    ]
+    _write(warehouse, writer, snapshot)
+    assert [(row[0], row[1]) for row in _rows(warehouse, unique_name)] == [
+        (1, "shipped"),
+        (2, "pending"),
+    ]

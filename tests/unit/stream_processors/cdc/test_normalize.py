@@ -107,3 +107,21 @@ def test_bad_events_are_rejected_with_a_reason(
 def test_a_value_of_the_wrong_type_is_rejected_naming_the_column() -> None:
     with pytest.raises(RejectedRecord, match="column 'quantity'"):
         normalize(*envelope("c", after=order_row(1, quantity="two")))
+
+
+def test_incremental_snapshot_rows_get_the_lowest_version() -> None:
+    key, value = envelope("r", after=order_row(5))
+    event = json.loads(value)
+    event["payload"]["source"].update({"lsn": None, "txId": None, "snapshot": "incremental"})
+    outputs = normalize(key, json.dumps(event).encode())
+    assert outputs[0].value is not None
+    record = decode(SCHEMA, outputs[0].value)
+    assert (record["op"], record["lsn"], record["txid"]) == ("SNAPSHOT", 0, None)
+
+
+def test_a_stream_event_without_lsn_is_rejected() -> None:
+    key, value = envelope("u", after=order_row(5))
+    event = json.loads(value)
+    event["payload"]["source"]["lsn"] = None
+    with pytest.raises(RejectedRecord, match="lsn"):
+        normalize(key, json.dumps(event).encode())

@@ -1,0 +1,153 @@
+"""The Debezium PostgreSQL connector's config, rendered from :class:`~headwater.settings.Settings`.
+
+Choices that are not Debezium's defaults, and why:
+
+- ``time.precision.mode=adaptive_time_microseconds``: ``timestamp`` (precision 6) becomes
+  ``io.debezium.time.MicroTimestamp`` and every ``time`` becomes ``io.debezium.time.MicroTime``
+  (microseconds since epoch / midnight), ``timestamptz`` an ISO-8601 string with all its
+  digits (``ZonedTimestamp``). ``connect`` would use Kafka Connect's logical types, which
+  are milliseconds, and silently drop the last three digits; ``adaptive`` keeps them too
+  but gives ``time(0..3)`` columns a millisecond type, so one column type, two encodings.
+- ``decimal.handling.mode=precise``: ``numeric(p,s)`` is Connect's ``Decimal`` (exact,
+  with ``scale`` in the schema parameters), never a double.
+- ``skipped.operations=none``: TRUNCATE arrives as an ``op: "t"`` event (Debezium skips it
+  by default); ``tombstones.on.delete=true``: a delete is followed by a null-valued record
+  for the key, so compacted topics can forget the row.
+- ``column.propagate.source.type=.*``: every column's schema carries its PostgreSQL type,
+  length and scale (``__debezium.source.column.*``) for the mirror tables downstream.
+- ``publication.autocreate.mode=disabled``: ``headwater source setup`` owns the
+  publication (least privilege: the replication role owns nothing).
+- ``signal.data.collection``: a per-connector signaling table, through which
+  ``connectors apply`` starts incremental snapshots of tables added to the captured list.
+  Debezium captures that table by itself; a Filter transform keeps its rows out of Kafka.
+- Kafka Connect creates the topics (the broker does not auto-create them) with
+  ``cleanup.policy=delete`` and a long retention; the heartbeat topic included.
+"""
+
+from __future__ import annotations
+
+import re
+
+from psycopg.conninfo import conninfo_to_dict
+
+from connectors.base import ConnectorConfig
+from headwater.errors import ConfigurationError
+from headwater.settings import CdcSettings, Settings
+
+CONNECTOR_CLASS = "io.debezium.connector.postgresql.PostgresConnector"
+PLUGIN = "PostgresConnector"
+JSON_CONVERTER = "org.apache.kafka.connect.json.JsonConverter"
+SECRET_KEYS = frozenset({"database.password"})
+
+#: Schema of the signaling tables (one per connector, named after its slot).
+SIGNAL_SCHEMA = "headwater_cdc"
+#: Retention of the cdc.* topics; the mirror is rebuilt past it with an incremental snapshot.
+TOPIC_RETENTION_MS = 30 * 24 * 3600 * 1000
+#: Debezium's default prefix of the heartbeat topic (``<prefix>.<topic.prefix>``).
+HEARTBEAT_TOPIC_PREFIX = "__debezium-heartbeat"
+#: PostgreSQL truncates identifiers longer than this (NAMEDATALEN - 1).
+MAX_IDENTIFIER = 63
+
+
+def signal_table(cdc: CdcSettings) -> str:
+    """The connector's signaling table, ``schema.table`` (one per slot, so per connector)."""
+    table = f"{cdc.slot_name}_signal"
+    if len(table) > MAX_IDENTIFIER:
+        raise ConfigurationError(
+            "HEADWATER_CDC__SLOT_NAME", f"is too long to name its signaling table {table!r}"
+        )
+    return f"{SIGNAL_SCHEMA}.{table}"
+
+
+def heartbeat_topic(cdc: CdcSettings) -> str:
+    """The topic Debezium writes heartbeats to."""
+    return f"{HEARTBEAT_TOPIC_PREFIX}.{cdc.topic_prefix}"
+
+
+def source_dsn(settings: Settings) -> str:
+    """The admin connection URI of the source database (HEADWATER_SOURCE__DSN)."""
+    if settings.source.dsn is None:
+        raise ConfigurationError("HEADWATER_SOURCE__DSN", "is not set")
+    return settings.source.dsn.get_secret_value()
+
+
+def source_address(settings: Settings) -> tuple[str, int, str]:
+    """Host, port and database name of the source as Kafka Connect reaches it."""
+    params = conninfo_to_dict(source_dsn(settings))
+    dbname = str(params.get("dbname") or "")
+    if not dbname:
+        raise ConfigurationError("HEADWATER_SOURCE__DSN", "names no database")
+    host = settings.cdc.database_host or str(params.get("host") or "")
+    if not host or host.startswith("/") or "," in host:
+        raise ConfigurationError(
+            "HEADWATER_CDC__DATABASE_HOST",
+            "is needed: the source DSN has no single TCP host Connect could use",
+        )
+    port = settings.cdc.database_port or int(str(params.get("port") or "5432").split(",")[0])
+    return host, port, dbname
+
+
+def include_list(tables: list[str]) -> str:
+    """``table.include.list``: anchored regular expressions, one per ``schema.table``."""
+    return ",".join(re.escape(table) for table in tables)
+
+
+def parse_include_list(value: str) -> list[str]:
+    """The ``schema.table`` names of an include list written by :func:`include_list`."""
+    return [item.strip().replace("\\.", ".") for item in value.split(",") if item.strip()]
+
+
+def render_config(settings: Settings) -> dict[str, str]:
+    """The connector's Kafka Connect config (the secret in clear: for Connect only)."""
+    cdc = settings.cdc
+    if cdc.password is None:
+        raise ConfigurationError("HEADWATER_CDC__PASSWORD", "is not set")
+    host, port, dbname = source_address(settings)
+    return {
+        "connector.class": CONNECTOR_CLASS,
+        "tasks.max": "1",
+        "plugin.name": "pgoutput",
+        "database.hostname": host,
+        "database.port": str(port),
+        "database.user": cdc.user,
+        "database.password": cdc.password.get_secret_value(),
+        "database.dbname": dbname,
+        "topic.prefix": cdc.topic_prefix,
+        "table.include.list": include_list(cdc.tables),
+        "publication.name": cdc.publication,
+        "publication.autocreate.mode": "disabled",
+        "slot.name": cdc.slot_name,
+        "heartbeat.interval.ms": str(cdc.heartbeat_interval_ms),
+        "snapshot.mode": "initial",
+        "decimal.handling.mode": "precise",
+        "time.precision.mode": "adaptive_time_microseconds",
+        "tombstones.on.delete": "true",
+        "skipped.operations": "none",
+        "column.propagate.source.type": ".*",
+        "signal.enabled.channels": "source",
+        "signal.data.collection": signal_table(cdc),
+        # Watermarks are INSERTs only, so the role needs no DELETE on the signaling table.
+        "incremental.snapshot.watermarking.strategy": "insert_insert",
+        # Debezium captures its signaling table by itself; keep those rows out of Kafka.
+        "transforms": "dropSignals",
+        "transforms.dropSignals.type": "org.apache.kafka.connect.transforms.Filter",
+        "transforms.dropSignals.predicate": "isSignalTable",
+        "predicates": "isSignalTable",
+        "predicates.isSignalTable.type": (
+            "org.apache.kafka.connect.transforms.predicates.TopicNameMatches"
+        ),
+        "predicates.isSignalTable.pattern": re.escape(cdc.topic(signal_table(cdc))),
+        "key.converter": JSON_CONVERTER,
+        "key.converter.schemas.enable": "true",
+        "value.converter": JSON_CONVERTER,
+        "value.converter.schemas.enable": "true",
+        "topic.creation.default.replication.factor": str(settings.kafka.replication_factor),
+        "topic.creation.default.partitions": str(cdc.topic_partitions),
+        "topic.creation.default.cleanup.policy": "delete",
+        "topic.creation.default.retention.ms": str(TOPIC_RETENTION_MS),
+    }
+
+
+def connector_config(settings: Settings) -> ConnectorConfig:
+    """The named connector config, with its secret keys marked for masking."""
+    return ConnectorConfig(settings.cdc.connector_name, render_config(settings), SECRET_KEYS)

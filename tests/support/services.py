@@ -1,0 +1,119 @@
+"""Headwater services as subprocesses, the way an operator runs them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+
+def free_port() -> int:
+    """A port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def headwater(
+    *args: str, env: dict[str, str], timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """Run a `headwater` command to completion."""
+    return subprocess.run(
+        [sys.executable, "-m", "headwater.cli.main", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+class Service:
+    """A long-running `headwater` command with its own metrics port and log file."""
+
+    def __init__(self, name: str, args: list[str], env: dict[str, str], logs: Path) -> None:
+        self.name = name
+        self.args = args
+        self.port = free_port()
+        self.env = env | {"HEADWATER_HTTP__PORT": str(self.port), "HEADWATER_LOG__FORMAT": "text"}
+        self.log_path = logs / f"{name}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, *extra: str) -> Service:
+        """Launch it (again)."""
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "headwater.cli.main", *self.args, *extra],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        return self
+
+    def get(self, path: str) -> tuple[int, str]:
+        """GET one of its endpoints; (0, error) when it does not answer."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=3) as reply:
+                return int(reply.status), reply.read().decode()
+        except urllib.error.HTTPError as error:
+            return int(error.code), error.read().decode()
+        except OSError as error:
+            return 0, str(error)
+
+    def ready(self) -> bool:
+        """Whether /readyz answers 200."""
+        return self.get("/readyz")[0] == 200
+
+    def metric(self, name: str, **labels: str) -> float:
+        """Sum of a metric's samples whose labels include the given ones (0 when absent)."""
+        status, body = self.get("/metrics")
+        if status != 200:
+            return 0.0
+        total = 0.0
+        for line in body.splitlines():
+            if not line.startswith(name) or line.startswith("#"):
+                continue
+            series, _, value = line.rpartition(" ")
+            if series.split("{", 1)[0] != name:
+                continue
+            if all(f'{k}="{v}"' in series for k, v in labels.items()):
+                total += float(value)
+        return total
+
+    def alive(self) -> bool:
+        """Whether the process is still running."""
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL: no chance to finish anything."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(30)
+
+    def stop(self, timeout: float = 30.0) -> float:
+        """SIGTERM and wait; returns how long it took to exit."""
+        if not self.alive():
+            return 0.0
+        assert self.process is not None
+        started = time.monotonic()
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+        return time.monotonic() - started
+
+    def log_tail(self, lines: int = 30) -> str:
+        """The end of its log, for failure messages."""
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""

@@ -1,0 +1,171 @@
+"""The Debezium PostgreSQL connector config, rendered from settings."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from pydantic import SecretStr
+
+from connectors.base import MASK
+from connectors.debezium_postgres import (
+    CONNECTOR_CLASS,
+    TOPIC_RETENTION_MS,
+    connector_config,
+    heartbeat_topic,
+    include_list,
+    parse_include_list,
+    render_config,
+    signal_table,
+    source_address,
+)
+from headwater.errors import ConfigurationError
+from headwater.settings import CdcSettings, DatabaseSettings, KafkaSettings, Settings
+
+PASSWORD = "pa55-w0rd-!"
+
+
+def _settings(
+    dsn: str = "postgresql://admin:adminpw@db.internal:6543/app", **cdc: object
+) -> Settings:
+    fields: dict[str, object] = {
+        "tables": ["public.customers", "sales.orders"],
+        "password": SecretStr(PASSWORD),
+    } | cdc
+    return Settings(
+        source=DatabaseSettings(dsn=SecretStr(dsn)),
+        kafka=KafkaSettings(replication_factor=3),
+        cdc=CdcSettings(**fields),
+    )
+
+
+def test_every_key_of_the_rendered_config() -> None:
+    config = render_config(_settings())
+    assert config == {
+        "connector.class": CONNECTOR_CLASS,
+        "tasks.max": "1",
+        "plugin.name": "pgoutput",
+        "database.hostname": "db.internal",
+        "database.port": "6543",
+        "database.user": "headwater_cdc",
+        "database.password": PASSWORD,
+        "database.dbname": "app",
+        "topic.prefix": "cdc.app",
+        "table.include.list": r"public\.customers,sales\.orders",
+        "publication.name": "headwater_cdc",
+        "publication.autocreate.mode": "disabled",
+        "slot.name": "headwater_cdc",
+        "heartbeat.interval.ms": "10000",
+        "snapshot.mode": "initial",
+        "decimal.handling.mode": "precise",
+        "time.precision.mode": "adaptive_time_microseconds",
+        "tombstones.on.delete": "true",
+        "skipped.operations": "none",
+        "column.propagate.source.type": ".*",
+        "signal.enabled.channels": "source",
+        "signal.data.collection": "headwater_cdc.headwater_cdc_signal",
+        "incremental.snapshot.watermarking.strategy": "insert_insert",
+        "transforms": "dropSignals",
+        "transforms.dropSignals.type": "org.apache.kafka.connect.transforms.Filter",
+        "transforms.dropSignals.predicate": "isSignalTable",
+        "predicates": "isSignalTable",
+        "predicates.isSignalTable.type": (
+            "org.apache.kafka.connect.transforms.predicates.TopicNameMatches"
+        ),
+        "predicates.isSignalTable.pattern": r"cdc\.app\.headwater_cdc\.headwater_cdc_signal",
+        "key.converter": "org.apache.kafka.connect.json.JsonConverter",
+        "key.converter.schemas.enable": "true",
+        "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+        "value.converter.schemas.enable": "true",
+        "topic.creation.default.replication.factor": "3",
+        "topic.creation.default.partitions": "3",
+        "topic.creation.default.cleanup.policy": "delete",
+        "topic.creation.default.retention.ms": str(TOPIC_RETENTION_MS),
+    }
+    assert all(isinstance(value, str) for value in config.values())
+
+
+def test_settings_drive_names_partitions_and_heartbeat() -> None:
+    settings = _settings(
+        connector_name="cdc-2",
+        topic_prefix="cdc.shop",
+        slot_name="slot_2",
+        publication="pub_2",
+        user="cdc_2",
+        heartbeat_interval_ms=2500,
+        topic_partitions=6,
+    )
+    config = render_config(settings)
+    assert connector_config(settings).name == "cdc-2"
+    assert config["topic.prefix"] == "cdc.shop"
+    assert (config["slot.name"], config["publication.name"]) == ("slot_2", "pub_2")
+    assert config["database.user"] == "cdc_2"
+    assert config["heartbeat.interval.ms"] == "2500"
+    assert config["topic.creation.default.partitions"] == "6"
+    assert config["signal.data.collection"] == "headwater_cdc.slot_2_signal"
+    assert heartbeat_topic(settings.cdc) == "__debezium-heartbeat.cdc.shop"
+    assert settings.cdc.topic("sales.orders") == "cdc.shop.sales.orders"
+
+
+def test_the_signal_filter_drops_only_the_signal_tables_topic() -> None:
+    settings = _settings()
+    pattern = re.compile(render_config(settings)["predicates.isSignalTable.pattern"])
+    assert pattern.fullmatch(settings.cdc.topic(signal_table(settings.cdc)))
+    assert not pattern.fullmatch(settings.cdc.topic("public.customers"))
+    assert not pattern.fullmatch("cdc.appXheadwater_cdc.headwater_cdc_signal")
+
+
+def test_the_printable_form_masks_the_password() -> None:
+    rendered = connector_config(_settings())
+    printable = rendered.masked()
+    assert printable["database.password"] == MASK
+    assert PASSWORD not in json.dumps(printable)
+    assert {k: v for k, v in printable.items() if k != "database.password"} == {
+        k: v for k, v in rendered.config.items() if k != "database.password"
+    }
+
+
+def test_host_and_port_as_connect_sees_them_override_the_dsn() -> None:
+    settings = _settings(database_host="postgres", database_port=5432)
+    assert source_address(settings) == ("postgres", 5432, "app")
+    config = render_config(settings)
+    assert (config["database.hostname"], config["database.port"]) == ("postgres", "5432")
+
+
+def test_the_port_defaults_to_postgres_own() -> None:
+    assert source_address(_settings("postgresql://u:p@db/warehouse")) == ("db", 5432, "warehouse")
+
+
+def test_a_socket_dsn_needs_an_explicit_host() -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        render_config(_settings("postgresql:///app?host=/var/run/postgresql"))
+    assert raised.value.setting == "HEADWATER_CDC__DATABASE_HOST"
+    config = render_config(_settings("postgresql:///app?host=/run/pg", database_host="pg"))
+    assert config["database.hostname"] == "pg"
+
+
+def test_a_missing_password_names_its_setting() -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        render_config(_settings(password=None))
+    assert raised.value.setting == "HEADWATER_CDC__PASSWORD"
+
+
+def test_a_missing_source_dsn_names_its_setting() -> None:
+    settings = _settings().model_copy(update={"source": DatabaseSettings()})
+    with pytest.raises(ConfigurationError) as raised:
+        render_config(settings)
+    assert raised.value.setting == "HEADWATER_SOURCE__DSN"
+
+
+def test_include_list_round_trips() -> None:
+    tables = ["public.customers", "sales.order_items"]
+    assert include_list(tables) == r"public\.customers,sales\.order_items"
+    assert parse_include_list(include_list(tables)) == tables
+    assert parse_include_list("") == []
+
+
+def test_a_slot_name_too_long_for_its_signal_table_is_refused() -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        signal_table(CdcSettings(slot_name="s" * 60))
+    assert raised.value.setting == "HEADWATER_CDC__SLOT_NAME"
