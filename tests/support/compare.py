@@ -57,15 +57,13 @@ def source_in_warehouse(
 def differences(
     connection: psycopg.Connection, foreign_schema: str, mirror_schema: str, table: str
 ) -> int:
-    """Rows in the source but not the mirror plus rows in the mirror but not the source."""
-    columns = [
-        row[0]
-        for row in connection.execute(
-            "SELECT column_name FROM information_schema.columns "
-            "WHERE table_schema = %s AND table_name = %s ORDER BY ordinal_position",
-            (foreign_schema, table),
-        ).fetchall()
-    ]
+    """Rows in the source but not the mirror plus rows in the mirror but not the source.
+
+    Returns -1 while the mirror lacks a source column (not yet added by the sink).
+    """
+    columns = _columns(connection, foreign_schema, table)
+    if not set(columns) <= set(_columns(connection, mirror_schema, f"src_{table}")):
+        return -1
     column_list = sql.SQL(", ").join(map(sql.Identifier, columns))
     source = sql.Identifier(foreign_schema, table)
     mirror = sql.Identifier(mirror_schema, f"src_{table}")
@@ -76,6 +74,17 @@ def differences(
         ).format(c=column_list, s=source, m=mirror)
     ).fetchone()
     return int(row[0]) if row else -1
+
+
+def _columns(connection: psycopg.Connection, schema: str, table: str) -> list[str]:
+    return [
+        row[0]
+        for row in connection.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = %s AND table_name = %s ORDER BY ordinal_position",
+            (schema, table),
+        ).fetchall()
+    ]
 
 
 def mirror_checksum(connection: psycopg.Connection, schema: str, table: str) -> tuple[int, str]:

@@ -1,0 +1,227 @@
+"""CDC end to end: source PostgreSQL -> Debezium on Connect -> Faust -> warehouse mirrors.
+
+Real Kafka, Connect with Debezium, PostgreSQL; the processor and the sink run as the
+services an operator runs (`headwater process`, `headwater sink cdc`). During a randomized
+workload of more than 10,000 changes the sink and the processor are killed with SIGKILL and
+Kafka Connect is restarted; afterwards every mirror must equal its source table, row for
+row and value for value, and a replay of norm.cdc.* must change nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from confluent_kafka import TopicPartition
+
+from connectors.debezium_postgres import signal_table
+from headwater.kafka.clients import make_admin, make_consumer
+from headwater.settings import CdcSettings, Settings
+from headwater.stack.launcher import Stack
+from sandbox.source_db import drop_schema, prepare_source
+from sandbox.workload import WorkloadStats, run_workload
+from tests.conftest import wait_for
+from tests.support.compare import differences, mirror_checksum, source_in_warehouse
+from tests.support.services import Service, headwater
+
+TABLES = ["customers", "orders"]
+CHANGES = 12_000
+
+
+class Pipeline:
+    """One isolated CDC pipeline: its own schema, connector, slot, role, groups and ports."""
+
+    def __init__(self, settings: Settings, logs: Path) -> None:
+        tag = uuid.uuid4().hex[:8]
+        self.schema = f"e2e_{tag}"
+        self.settings = settings
+        assert settings.source.dsn is not None
+        assert settings.warehouse.dsn is not None
+        self.source_dsn = settings.source.dsn.get_secret_value()
+        self.warehouse_dsn = settings.warehouse.dsn.get_secret_value()
+        self.connector = f"e2e-{tag}"
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")} | {
+            "HEADWATER_KAFKA__BOOTSTRAP_SERVERS": settings.kafka.bootstrap_servers,
+            "HEADWATER_CONNECT__URL": settings.connect.url,
+            "HEADWATER_SOURCE__DSN": self.source_dsn,
+            "HEADWATER_WAREHOUSE__DSN": self.warehouse_dsn,
+            "HEADWATER_CDC__TABLES": json.dumps([f"{self.schema}.{t}" for t in TABLES]),
+            "HEADWATER_CDC__CONNECTOR_NAME": self.connector,
+            "HEADWATER_CDC__SLOT_NAME": f"e2e_{tag}",
+            "HEADWATER_CDC__PUBLICATION": f"e2e_{tag}",
+            "HEADWATER_CDC__USER": f"e2e_cdc_{tag}",
+            "HEADWATER_CDC__PASSWORD": secrets.token_urlsafe(16),
+            "HEADWATER_PROCESSOR__APP_ID": f"e2e-processor-{tag}",
+            "HEADWATER_SINK__BATCH_SIZE": "2000",
+            "HEADWATER_SINK__BATCH_INTERVAL_S": "0.5",
+        }
+        self.sink_group = f"e2e-sink-{tag}"
+        self.cdc = CdcSettings(
+            tables=[f"{self.schema}.{t}" for t in TABLES], slot_name=f"e2e_{tag}"
+        )
+        self.processor = Service("processor", ["process"], self.env, logs)
+        self.sink = Service("sink", ["sink", "cdc", "--group-id", self.sink_group], self.env, logs)
+
+    def run(self, *args: str) -> str:
+        done = headwater(*args, env=self.env)
+        assert done.returncode == 0, f"headwater {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
+        return done.stdout
+
+    def norm_topics(self) -> list[str]:
+        return [f"norm.cdc.{self.schema}.{table}" for table in TABLES]
+
+
+@pytest.fixture
+def pipeline(settings: Settings, tmp_path: Path) -> Iterator[Pipeline]:
+    line = Pipeline(settings, tmp_path)
+    with psycopg.connect(line.source_dsn, autocommit=True) as source:
+        prepare_source(source, schema=line.schema, customers=400, orders=2_000, seed=11)
+    try:
+        yield line
+    finally:
+        for service in (line.sink, line.processor):
+            service.stop()
+        headwater("connectors", "delete", "--drop-slot", env=line.env)
+        with psycopg.connect(line.source_dsn, autocommit=True) as source:
+            source.execute(f'DROP PUBLICATION IF EXISTS "{line.env["HEADWATER_CDC__PUBLICATION"]}"')
+            source.execute(f"DROP TABLE IF EXISTS {signal_table(line.cdc)}")
+            drop_schema(source, line.schema)
+            role = line.env["HEADWATER_CDC__USER"]
+            source.execute(f'DROP OWNED BY "{role}"')
+            source.execute(f'DROP ROLE IF EXISTS "{role}"')
+        with psycopg.connect(line.warehouse_dsn, autocommit=True) as warehouse:
+            warehouse.execute(f'DROP SCHEMA IF EXISTS "{line.schema}" CASCADE')
+        admin = make_admin(settings.kafka)
+        topics = [f"{settings.cdc.topic_prefix}.{line.schema}.{t}" for t in TABLES]
+        admin.delete_topics([*topics, *line.norm_topics()], operation_timeout=30)
+
+
+def _mirrors_equal(line: Pipeline, foreign: str) -> bool:
+    with psycopg.connect(line.warehouse_dsn) as warehouse:
+        exists = warehouse.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = %s",
+            (line.schema,),
+        ).fetchone()
+        if not exists or exists[0] < len(TABLES):
+            return False
+        return all(differences(warehouse, foreign, line.schema, t) == 0 for t in TABLES)
+
+
+def _restart_connect(settings: Settings, line: Pipeline) -> None:
+    stack = Stack(settings.stack)
+    if stack.connect.running():  # our native stack: restart the worker process itself
+        stack.connect.stop()
+        stack.connect.start()
+        wait_for(stack.connect.ready, timeout_s=180, what="Kafka Connect to come back")
+    else:  # someone else's stack: restart the connector and its tasks
+        line.run("connectors", "restart")
+    line.run("connectors", "apply")  # waits until the connector and its task are RUNNING
+
+
+def _topic_ranges(line: Pipeline, settings: Settings) -> dict[tuple[str, int], tuple[int, int]]:
+    consumer = make_consumer(settings.kafka, group_id=f"{line.sink_group}-probe")
+    try:
+        ranges: dict[tuple[str, int], tuple[int, int]] = {}
+        for topic in line.norm_topics():
+            metadata = consumer.list_topics(topic, timeout=10).topics[topic]
+            for partition in metadata.partitions:
+                low, high = consumer.get_watermark_offsets(
+                    TopicPartition(topic, partition), timeout=10
+                )
+                ranges[(topic, partition)] = (low, high)
+    finally:
+        consumer.close()
+    return ranges
+
+
+def _replayed(line: Pipeline, settings: Settings) -> bool:
+    """The restarted sink consumed every record again and stored offsets at the end."""
+    ranges = _topic_ranges(line, settings)
+    total = sum(high - low for low, high in ranges.values())
+    if line.sink.metric("headwater_sink_records_total") < total:
+        return False
+    with psycopg.connect(line.warehouse_dsn) as warehouse:
+        stored = {
+            (topic, partition): offset
+            for topic, partition, offset in warehouse.execute(
+                "SELECT topic, partition, next_offset FROM headwater.sink_offsets WHERE sink = %s",
+                (line.sink_group,),
+            ).fetchall()
+        }
+    return all(stored.get(tp, 0) >= high for tp, (_, high) in ranges.items())
+
+
+def test_mirror_equals_source_through_faults_and_replay(
+    pipeline: Pipeline, settings: Settings
+) -> None:
+    line = pipeline
+    line.run("source", "setup")
+    line.processor.start()
+    line.sink.start()
+    line.run("connectors", "apply")
+    wait_for(line.sink.ready, timeout_s=120, what=f"sink ready:\n{line.sink.log_tail()}")
+
+    stop = threading.Event()
+    result: dict[str, Any] = {}
+
+    def workload() -> None:
+        result["stats"] = run_workload(
+            line.source_dsn, rate=900, changes=CHANGES, seed=23, schema=line.schema, stop=stop
+        )
+
+    thread = threading.Thread(target=workload, name="workload")
+    thread.start()
+    try:
+        # Kill -9 the sink while it is writing batches, and start it again.
+        written = lambda: line.sink.metric("headwater_sink_rows_total", action="written") > 500  # noqa: E731
+        wait_for(written, timeout_s=120, what=f"sink writing:\n{line.sink.log_tail()}")
+        line.sink.kill()
+        line.sink.start()
+        # Kill -9 the Faust worker mid-stream, and start it again.
+        out = lambda: line.processor.metric("headwater_processor_records_out_total") > 1_000  # noqa: E731
+        wait_for(out, timeout_s=120, what=f"processor busy:\n{line.processor.log_tail()}")
+        line.processor.kill()
+        line.processor.start()
+        # Restart Kafka Connect under the running connector.
+        _restart_connect(settings, line)
+    finally:
+        thread.join(timeout=600)
+        stop.set()
+    stats: WorkloadStats = result["stats"]
+    assert stats.changes >= 10_000
+    assert stats.total().deletes > 0
+    assert sum(len(ids) for ids in stats.reinserted.values()) > 0
+
+    # A nullable column added at the source reaches the mirror without a restart.
+    with psycopg.connect(line.source_dsn, autocommit=True) as source:
+        source.execute(f'ALTER TABLE "{line.schema}".orders ADD COLUMN coupon text')
+        source.execute(f"UPDATE \"{line.schema}\".orders SET coupon = 'BF-' || id WHERE id % 7 = 0")
+
+    with source_in_warehouse(line.warehouse_dsn, line.source_dsn, line.schema, TABLES) as foreign:
+        wait_for(
+            lambda: _mirrors_equal(line, foreign),
+            timeout_s=300,
+            interval_s=2,
+            what=f"mirrors equal to the source\nsink:\n{line.sink.log_tail()}\n"
+            f"processor:\n{line.processor.log_tail()}",
+        )
+        # Replaying norm.cdc.* from the beginning leaves the mirrors unchanged.
+        assert line.sink.stop() < 30
+        with psycopg.connect(line.warehouse_dsn) as warehouse:
+            before = {t: mirror_checksum(warehouse, line.schema, t) for t in TABLES}
+        line.sink.start("--from-beginning")
+        wait_for(lambda: _replayed(line, settings), timeout_s=300, interval_s=2, what="replay")
+        assert line.sink.stop() < 30
+        with psycopg.connect(line.warehouse_dsn) as warehouse:
+            after = {t: mirror_checksum(warehouse, line.schema, t) for t in TABLES}
+        assert after == before
+        assert _mirrors_equal(line, foreign)
+    assert line.processor.stop() < 30  # SIGTERM: finish, commit, exit
