@@ -10,6 +10,7 @@ from pathlib import Path
 
 from headwater.errors import ConfigurationError, Terminal
 from headwater.settings import StackSettings
+from headwater.stack.process import log_tail
 
 
 class StackError(Terminal):
@@ -69,9 +70,14 @@ class Component(ABC):
     def stop(self) -> None:
         """Stop the process this stack started, and nothing else."""
 
+    @property
     @abstractmethod
-    def failure(self) -> str | None:
-        """Why the process is not running (the tail of its log), or None while it runs."""
+    def log_file(self) -> Path:
+        """Where the component's process writes its log."""
+
+    def log_tail(self) -> str:
+        """The end of the component's log, to explain a failure."""
+        return log_tail(self.log_file)
 
     def state(self) -> State:
         """Up, starting (alive but not answering) or down."""

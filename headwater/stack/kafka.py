@@ -189,9 +189,9 @@ class KafkaBroker(Component):
     def stop(self) -> None:
         self.process.stop()
 
-    def failure(self) -> str | None:
-        """Why the process died, if it did."""
-        return self.process.exited_early()
+    @property
+    def log_file(self) -> Path:
+        return self.process.log_file
 
 
 class KafkaConnect(Component):
@@ -269,9 +269,9 @@ class KafkaConnect(Component):
     def stop(self) -> None:
         self.process.stop()
 
-    def failure(self) -> str | None:
-        """Why the process died, if it did."""
-        return self.process.exited_early()
+    @property
+    def log_file(self) -> Path:
+        return self.process.log_file
 
 
 __all__ = ["DEBEZIUM_POSTGRES", "Jars", "KafkaBroker", "KafkaConnect", "log_tail"]

@@ -94,10 +94,11 @@ class Stack:
 
     def _wait_ready(self, component: Component) -> None:
         if not self._becomes_ready(component, self.settings.ready_timeout_s):
-            why = component.failure() or "(still running, see its log in the state folder)"
+            state = "is running but not answering" if component.running() else "exited"
             raise StackError(
                 f"{component.name} did not become ready within "
-                f"{self.settings.ready_timeout_s:.0f}s:\n{why}"
+                f"{self.settings.ready_timeout_s:.0f}s ({state}); {component.log_file} ends:\n"
+                f"{component.log_tail()}"
             )
 
     @contextmanager

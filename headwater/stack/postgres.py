@@ -45,7 +45,6 @@ class PostgresCluster(Component):
         self.data = self.home / "data"
         self.sockets = self.home / "run"
         self.password_file = self.home / "password"
-        self.log_file = self.home / "postgres.log"
         self.bin = self.settings.postgres_bin_dir
 
     @property
@@ -188,9 +187,9 @@ class PostgresCluster(Component):
                 [str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"]
             )
 
-    def failure(self) -> str | None:
-        """Why the server is not running, from its log."""
-        return None if self.running() else log_tail(self.log_file)
+    @property
+    def log_file(self) -> Path:
+        return self.home / "postgres.log"
 
     def _owner(self) -> pwd.struct_passwd | None:
         if os.geteuid() != 0:

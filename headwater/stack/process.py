@@ -86,12 +86,6 @@ class ManagedProcess:
         self.pid_file.write_text(f"{child.pid}\n")
         return child.pid
 
-    def exited_early(self) -> str | None:
-        """If the process died, the tail of its log to explain why."""
-        if self.running():
-            return None
-        return log_tail(self.log_file)
-
     def stop(self, timeout_s: float = 30.0) -> None:
         """SIGTERM the process group, then SIGKILL what is left after the timeout."""
         pid = self.pid()

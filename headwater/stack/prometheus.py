@@ -89,6 +89,6 @@ class PrometheusServer(Component):
     def stop(self) -> None:
         self.process.stop()
 
-    def failure(self) -> str | None:
-        """Why the process died, if it did."""
-        return self.process.exited_early()
+    @property
+    def log_file(self) -> Path:
+        return self.process.log_file

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import uuid
@@ -20,27 +19,23 @@ import pytest
 
 from headwater.settings import StackSettings
 from headwater.stack.base import port_is_free
+from tests.support.services import free_ports
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
 def private_stack() -> Iterator[dict[str, str]]:
     state = REPO / ".stack" / f"e2e-{uuid.uuid4().hex[:8]}"
+    ports = iter(free_ports(5))
     environment = {
         "HEADWATER_STACK__STATE_DIR": str(state),
         "HEADWATER_STACK__LIB_DIR": str(StackSettings().jars_dir),
-        "HEADWATER_STACK__KAFKA_PORT": str(_free_port()),
-        "HEADWATER_STACK__KAFKA_CONTROLLER_PORT": str(_free_port()),
-        "HEADWATER_STACK__CONNECT_PORT": str(_free_port()),
-        "HEADWATER_STACK__POSTGRES_PORT": str(_free_port()),
-        "HEADWATER_STACK__PROMETHEUS_PORT": str(_free_port()),
+        "HEADWATER_STACK__KAFKA_PORT": str(next(ports)),
+        "HEADWATER_STACK__KAFKA_CONTROLLER_PORT": str(next(ports)),
+        "HEADWATER_STACK__CONNECT_PORT": str(next(ports)),
+        "HEADWATER_STACK__POSTGRES_PORT": str(next(ports)),
+        "HEADWATER_STACK__PROMETHEUS_PORT": str(next(ports)),
         "HEADWATER_STACK__KAFKA_HEAP": "512m",
         "HEADWATER_STACK__CONNECT_HEAP": "512m",
     }

@@ -1,7 +1,7 @@
 import sys
 from pathlib import Path
 
-from headwater.stack.process import ManagedProcess, pid_alive
+from headwater.stack.process import ManagedProcess, log_tail, pid_alive
 
 
 def _sleeper(tmp_path: Path) -> list[str]:
@@ -37,4 +37,5 @@ def test_death_is_explained_from_the_log(tmp_path: Path) -> None:
     import os
 
     os.waitpid(pid, 0)
-    assert "bad config: listeners" in (process.exited_early() or "")
+    assert not process.running()
+    assert "bad config: listeners" in log_tail(process.log_file)
