@@ -62,10 +62,10 @@ class ManagedProcess:
             pid = int(self.pid_file.read_text().strip())
         except (OSError, ValueError):
             return None
-        if pid_alive(pid) and self.marker in cmdline(pid):
-            return pid
-        self.pid_file.unlink(missing_ok=True)
-        return None
+        if not pid_alive(pid):
+            self.pid_file.unlink(missing_ok=True)
+            return None
+        return pid if self.marker in cmdline(pid) else None
 
     def running(self) -> bool:
         """Whether our process is alive."""
@@ -84,6 +84,12 @@ class ManagedProcess:
                 env={**os.environ, **(env or {})},
             )
         self.pid_file.write_text(f"{child.pid}\n")
+        # Until the child has exec'd, /proc shows our own command line, not the marker.
+        deadline = time.monotonic() + 10
+        while self.marker not in cmdline(child.pid) and child.poll() is None:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
         return child.pid
 
     def stop(self, timeout_s: float = 30.0) -> None:

@@ -13,6 +13,7 @@ import json
 import os
 import secrets
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +24,7 @@ import pytest
 from confluent_kafka import TopicPartition
 
 from connectors.debezium_postgres import signal_table
-from headwater.kafka.clients import make_admin, make_consumer
+from headwater.kafka.clients import make_admin, make_consumer, make_producer
 from headwater.settings import CdcSettings, Settings
 from headwater.stack.launcher import Stack
 from sandbox.source_db import drop_schema, prepare_source
@@ -126,6 +127,26 @@ def _restart_connect(settings: Settings, line: Pipeline) -> None:
     line.run("connectors", "apply")  # waits until the connector and its task are RUNNING
 
 
+def _dead_lettered(settings: Settings, topic: str) -> bool:
+    """The malformed event is on dlq.normalize, with the reason and where it came from."""
+    consumer = make_consumer(settings.kafka, group_id=f"probe-{uuid.uuid4().hex}")
+    consumer.subscribe(["dlq.normalize"])
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            message = consumer.poll(1.0)
+            if message is None or message.error():
+                continue
+            headers = {k: v for k, v in message.headers() or [] if v is not None}
+            if headers.get("dlq.source.topic") == topic.encode():
+                assert headers["dlq.reason"].startswith(b"value is not JSON")
+                assert message.value() == b"{not json"
+                return True
+    finally:
+        consumer.close()
+    return False
+
+
 def _topic_ranges(line: Pipeline, settings: Settings) -> dict[tuple[str, int], tuple[int, int]]:
     consumer = make_consumer(settings.kafka, group_id=f"{line.sink_group}-probe")
     try:
@@ -200,10 +221,21 @@ def test_mirror_equals_source_through_faults_and_replay(
     assert stats.total().deletes > 0
     assert sum(len(ids) for ids in stats.reinserted.values()) > 0
 
-    # A nullable column added at the source reaches the mirror without a restart.
+    # A malformed event on a CDC topic goes to the DLQ; the stream goes on.
+    cdc_topic = f"{settings.cdc.topic_prefix}.{line.schema}.orders"
+    producer = make_producer(settings.kafka)
+    producer.produce(cdc_topic, key=b'{"payload": {"id": -1}}', value=b"{not json")
+    assert producer.flush(30) == 0
+    # A nullable column added at the source reaches the mirror without a restart; a
+    # primary-key change arrives as delete + insert; a truncate empties the mirror too.
+    schema = line.schema
     with psycopg.connect(line.source_dsn, autocommit=True) as source:
-        source.execute(f'ALTER TABLE "{line.schema}".orders ADD COLUMN coupon text')
-        source.execute(f"UPDATE \"{line.schema}\".orders SET coupon = 'BF-' || id WHERE id % 7 = 0")
+        source.execute(f'ALTER TABLE "{schema}".customers ADD COLUMN nickname text')
+        source.execute(f"UPDATE \"{schema}\".customers SET nickname = 'n' || id WHERE id % 5 = 0")
+        source.execute(f'TRUNCATE "{schema}".orders')
+        first = f'(SELECT min(id) FROM "{schema}".customers)'
+        source.execute(f'UPDATE "{schema}".customers SET id = id + 10000000 WHERE id = {first}')
+    run_workload(line.source_dsn, rate=None, changes=500, seed=29, schema=schema)
 
     with source_in_warehouse(line.warehouse_dsn, line.source_dsn, line.schema, TABLES) as foreign:
         wait_for(
@@ -224,4 +256,5 @@ def test_mirror_equals_source_through_faults_and_replay(
             after = {t: mirror_checksum(warehouse, line.schema, t) for t in TABLES}
         assert after == before
         assert _mirrors_equal(line, foreign)
+    assert _dead_lettered(settings, cdc_topic)
     assert line.processor.stop() < 30  # SIGTERM: finish, commit, exit

@@ -24,7 +24,6 @@ def test_stale_pid_of_a_foreign_process_is_never_claimed(tmp_path: Path) -> None
     process = ManagedProcess("other", tmp_path, marker=str(tmp_path / "not-in-argv"))
     process.pid_file.write_text("1\n")  # pid 1 exists but is not ours
     assert process.pid() is None
-    assert not process.pid_file.exists()
     process.stop()  # must not signal pid 1
     assert pid_alive(1)
 
@@ -39,3 +38,13 @@ def test_death_is_explained_from_the_log(tmp_path: Path) -> None:
     os.waitpid(pid, 0)
     assert not process.running()
     assert "bad config: listeners" in log_tail(process.log_file)
+
+
+def test_dead_pid_file_is_cleared(tmp_path: Path) -> None:
+    process = ManagedProcess("gone", tmp_path, marker=str(tmp_path))
+    pid = process.start([sys.executable, "-c", "pass"])
+    import os
+
+    os.waitpid(pid, 0)
+    assert process.pid() is None
+    assert not process.pid_file.exists()
