@@ -1,7 +1,7 @@
 import sys
 from pathlib import Path
 
-from headwater.stack.process import ManagedProcess, log_tail, pid_alive
+from headwater.stack.process import ManagedProcess, log_tail, pid_alive, wait_gone
 
 
 def _sleeper(tmp_path: Path) -> list[str]:
@@ -33,9 +33,7 @@ def test_death_is_explained_from_the_log(tmp_path: Path) -> None:
     script.write_text("import sys\nprint('bad config: listeners', flush=True)\nsys.exit(3)\n")
     process = ManagedProcess("dies", tmp_path, marker=str(tmp_path))
     pid = process.start([sys.executable, str(script)])
-    import os
-
-    os.waitpid(pid, 0)
+    assert wait_gone(pid, 10)
     assert not process.running()
     assert "bad config: listeners" in log_tail(process.log_file)
 
@@ -43,8 +41,6 @@ def test_death_is_explained_from_the_log(tmp_path: Path) -> None:
 def test_dead_pid_file_is_cleared(tmp_path: Path) -> None:
     process = ManagedProcess("gone", tmp_path, marker=str(tmp_path))
     pid = process.start([sys.executable, "-c", "pass"])
-    import os
-
-    os.waitpid(pid, 0)
+    assert wait_gone(pid, 10)
     assert process.pid() is None
     assert not process.pid_file.exists()
