@@ -161,6 +161,76 @@ class SinkSettings(_Section):
     )
 
 
+class FacebookSettings(_Section):
+    """Facebook Marketing API (Graph API) Insights."""
+
+    graph_url: str = Field(default="https://graph.facebook.com", description="Graph API base URL")
+    api_version: str = Field(default="v23.0", description="Graph API version")
+    access_token: SecretStr | None = Field(default=None, description="system-user access token")
+    ad_account_ids: list[str] = Field(default=[], description="JSON list of ad account ids")
+    lookback_days: int = Field(default=28, ge=0, description="days re-pulled on every run")
+    conversion_action_types: list[str] = Field(
+        default=["purchase"], description="action types counted as conversions"
+    )
+
+
+class GoogleAdsSettings(_Section):
+    """Google Ads API (REST, GAQL searchStream)."""
+
+    api_url: str = Field(default="https://googleads.googleapis.com", description="API base URL")
+    api_version: str = Field(default="v21", description="Google Ads API version")
+    token_url: str = Field(
+        default="https://oauth2.googleapis.com/token", description="OAuth token endpoint"
+    )
+    developer_token: SecretStr | None = Field(default=None, description="developer token")
+    client_id: str | None = Field(default=None, description="OAuth client id")
+    client_secret: SecretStr | None = Field(default=None, description="OAuth client secret")
+    refresh_token: SecretStr | None = Field(default=None, description="OAuth refresh token")
+    login_customer_id: str | None = Field(default=None, description="manager account id")
+    customer_ids: list[str] = Field(default=[], description="JSON list of customer ids")
+    lookback_days: int = Field(default=30, ge=0, description="days re-pulled on every run")
+    max_retry_delay_s: float = Field(
+        default=60.0, ge=0, description="longer RESOURCE_EXHAUSTED retryDelay: alert, not sleep"
+    )
+
+
+class CleverTapSettings(_Section):
+    """CleverTap Server API events export."""
+
+    api_url: str = Field(
+        default="https://in1.api.clevertap.com", description="regional API base URL"
+    )
+    account_id: str | None = Field(default=None, description="X-CleverTap-Account-Id")
+    passcode: SecretStr | None = Field(default=None, description="X-CleverTap-Passcode")
+    events: list[str] = Field(
+        default=["App Installed", "Sign Up", "Charged"], description="event names to export"
+    )
+    lookback_days: int = Field(default=2, ge=0, description="days re-pulled on every run")
+    batch_size: int = Field(default=5000, ge=1, le=5000, description="records per export page")
+
+
+class PollerSettings(_Section):
+    """Schedule and history of the API pollers."""
+
+    interval_s: float = Field(default=300.0, gt=0, description="seconds between poll runs")
+    backfill_days: int = Field(
+        default=30, ge=0, description="history pulled on the first run of a new account"
+    )
+    state_topic: str = Field(
+        default="headwater.poller_state", description="compacted topic of poller cursors"
+    )
+
+
+class SandboxSettings(_Section):
+    """The local stand-ins for the SaaS APIs (`headwater sandbox serve`)."""
+
+    host: str = Field(default="127.0.0.1", description="interface the sandbox APIs bind")
+    facebook_port: int = Field(default=18801, ge=0, le=65535, description="Graph API stand-in")
+    google_ads_port: int = Field(default=18802, ge=0, le=65535, description="Google Ads stand-in")
+    clevertap_port: int = Field(default=18803, ge=0, le=65535, description="CleverTap stand-in")
+    seed: int = Field(default=42, description="seed of the generated data")
+
+
 class PrometheusSettings(_Section):
     """The Prometheus server that scrapes the services."""
 
@@ -260,6 +330,11 @@ class Settings(BaseSettings):
     cdc: CdcSettings = CdcSettings()
     processor: ProcessorSettings = ProcessorSettings()
     sink: SinkSettings = SinkSettings()
+    facebook: FacebookSettings = FacebookSettings()
+    google_ads: GoogleAdsSettings = GoogleAdsSettings()
+    clevertap: CleverTapSettings = CleverTapSettings()
+    poller: PollerSettings = PollerSettings()
+    sandbox: SandboxSettings = SandboxSettings()
     http: HttpSettings = HttpSettings()
     log: LogSettings = LogSettings()
     stack: StackSettings = StackSettings()
