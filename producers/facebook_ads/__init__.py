@@ -1,0 +1,1 @@
+"""Facebook Marketing API Insights: the typed client and the poller's source."""
