@@ -57,6 +57,7 @@ def _environment(schema: str, tag: str) -> dict[str, str]:
             "HEADWATER_CDC__USER": f"bench_cdc_{tag}",
             "HEADWATER_CDC__PASSWORD": secrets.token_urlsafe(16),
             "HEADWATER_PROCESSOR__APP_ID": f"bench-processor-{tag}",
+            "HEADWATER_SINK__CDC_TOPICS": rf"^norm\.cdc\.{schema}\..*",
         }
     )
 

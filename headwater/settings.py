@@ -150,6 +150,9 @@ class ProcessorSettings(_Section):
 
     app_id: str = Field(default="headwater-processor", description="Faust app id (group)")
     partitions: int = Field(default=3, ge=1, description="partitions of norm.* topics")
+    pseudonymization_key: SecretStr | None = Field(
+        default=None, description="key of the HMAC that pseudonymises user identities"
+    )
 
 
 class SinkSettings(_Section):
@@ -158,6 +161,9 @@ class SinkSettings(_Section):
     batch_size: int = Field(default=5_000, ge=1, description="records per warehouse batch")
     batch_interval_s: float = Field(
         default=1.0, gt=0, description="longest wait before a partial batch is written"
+    )
+    cdc_topics: str = Field(
+        default=r"^norm\.cdc\..*", description="regex of the topics the CDC mirror sink reads"
     )
 
 
@@ -207,6 +213,9 @@ class CleverTapSettings(_Section):
     )
     lookback_days: int = Field(default=2, ge=0, description="days re-pulled on every run")
     batch_size: int = Field(default=5000, ge=1, le=5000, description="records per export page")
+    timezone: str = Field(
+        default="UTC", description="the account's timezone (IANA name), in which `ts` is given"
+    )
 
 
 class PollerSettings(_Section):

@@ -10,7 +10,7 @@ and the durable cursor that advances only after Kafka acknowledged the records.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Protocol
 
@@ -82,12 +82,17 @@ class Window:
 
 @dataclass(frozen=True)
 class RawRecord:
-    """One JSON object exactly as the API returned it, and where it belongs."""
+    """One JSON object exactly as the API returned it, and where it belongs.
+
+    ``request`` holds request parameters the payload itself lacks (CleverTap records do not
+    carry their event name); the envelope keeps them beside the payload.
+    """
 
     stream: str
     account: str
     key: str
     payload: dict[str, Any]
+    request: dict[str, str] = field(default_factory=dict)
 
 
 class Source(Protocol):

@@ -42,6 +42,7 @@ def envelope(source: Source, record: RawRecord, window: Window) -> dict[str, Any
         "window": window.as_dict(),
         "fetched_at": datetime.now(UTC).isoformat(timespec="microseconds"),
         "api_version": source.api_version,
+        "request": record.request,
         "payload": record.payload,
     }
 

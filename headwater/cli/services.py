@@ -7,8 +7,6 @@ import click
 from headwater.cli.context import pass_settings
 from headwater.settings import Settings
 
-CDC_TOPICS = r"^norm\.cdc\..*"
-
 
 @click.command()
 @pass_settings
@@ -42,4 +40,30 @@ def cdc(settings: Settings, group_id: str, from_beginning: bool) -> None:
     from sinks.cdc.mirror import MirrorWriter
     from sinks.service import serve
 
-    serve(settings, MirrorWriter(), [CDC_TOPICS], group_id, from_beginning)
+    serve(settings, MirrorWriter(), [settings.sink.cdc_topics], group_id, from_beginning)
+
+
+def _simple_sink(name: str, doc: str) -> None:
+    @sink.command(name=name, help=doc)
+    @click.option(
+        "--group-id",
+        default=f"headwater-sink-{name}",
+        show_default=True,
+        help="Consumer group, and the key of the offsets stored in the warehouse.",
+    )
+    @click.option(
+        "--from-beginning",
+        is_flag=True,
+        help="Forget the stored offsets and replay the topics (idempotent).",
+    )
+    @pass_settings
+    def command(settings: Settings, group_id: str, from_beginning: bool) -> None:
+        from sinks.registry import writer_and_topics
+        from sinks.service import serve
+
+        writer, topics = writer_and_topics(name)
+        serve(settings, writer, topics, group_id, from_beginning)
+
+
+_simple_sink("ads", "Land norm.ads.performance_daily in ad_performance_daily.")
+_simple_sink("events", "Land norm.app.events in app_events.")

@@ -63,6 +63,7 @@ class Pipeline:
             "HEADWATER_PROCESSOR__APP_ID": f"e2e-processor-{tag}",
             "HEADWATER_SINK__BATCH_SIZE": "2000",
             "HEADWATER_SINK__BATCH_INTERVAL_S": "0.5",
+            "HEADWATER_SINK__CDC_TOPICS": rf"^norm\.cdc\.{self.schema}\..*",
         }
         self.sink_group = f"e2e-sink-{tag}"
         self.cdc = CdcSettings(
@@ -100,9 +101,22 @@ def pipeline(settings: Settings, tmp_path: Path) -> Iterator[Pipeline]:
             source.execute(f'DROP ROLE IF EXISTS "{role}"')
         with psycopg.connect(line.warehouse_dsn, autocommit=True) as warehouse:
             warehouse.execute(f'DROP SCHEMA IF EXISTS "{line.schema}" CASCADE')
+            for table in TABLES:
+                warehouse.execute(
+                    f'DROP TABLE IF EXISTS headwater."deleted_{line.schema}__{table}"'
+                )
+            warehouse.execute(
+                "DELETE FROM headwater.sink_offsets WHERE sink = %s", (line.sink_group,)
+            )
+            warehouse.execute(
+                "DELETE FROM headwater.cdc_truncations WHERE mirror LIKE %s", (f"{line.schema}.%",)
+            )
         admin = make_admin(settings.kafka)
         topics = [f"{settings.cdc.topic_prefix}.{line.schema}.{t}" for t in TABLES]
-        admin.delete_topics([*topics, *line.norm_topics()], operation_timeout=30)
+        for future in admin.delete_topics(
+            [*topics, *line.norm_topics()], operation_timeout=30
+        ).values():
+            future.result()
 
 
 def _mirrors_equal(line: Pipeline, foreign: str) -> bool:

@@ -1,0 +1,15 @@
+"""The table sinks by name, for the CLI."""
+
+from __future__ import annotations
+
+from sinks import ads, events
+from sinks.base import BatchWriter
+
+
+def writer_and_topics(name: str) -> tuple[BatchWriter, list[str]]:
+    """The writer and the topics of a sink."""
+    if name == "ads":
+        return ads.ads_writer(), ads.TOPICS
+    if name == "events":
+        return events.events_writer(), events.TOPICS
+    raise KeyError(f"no sink named {name!r}")

@@ -1,0 +1,159 @@
+"""A versioned upsert writer: Avro records into one warehouse table keyed by a natural key.
+
+COPY into staging, then one UPDATE guarded by the version (an older record never overwrites
+a newer one) and one INSERT of the new keys, in the runner's transaction with the offsets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from headwater.avro import decode
+from schemas import avro_schema
+from sinks.base import SinkRecord, WriteStats
+
+SYNCED_AT = "_synced_at"
+
+
+@dataclass(frozen=True)
+class Column:
+    """A warehouse column."""
+
+    name: str
+    sql_type: str
+    nullable: bool = True
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A final table: its columns, natural key and version column."""
+
+    schema: str
+    table: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    version: str
+
+    @property
+    def identifier(self) -> sql.Identifier:
+        """The qualified table name."""
+        return sql.Identifier(self.schema, self.table)
+
+    @property
+    def names(self) -> list[str]:
+        """Column names in order."""
+        return [column.name for column in self.columns]
+
+    def create(self) -> sql.Composed:
+        """CREATE TABLE IF NOT EXISTS, with the key as primary key."""
+        definitions = [
+            sql.SQL("{} {}{}").format(
+                sql.Identifier(c.name),
+                sql.SQL(c.sql_type),
+                sql.SQL("" if c.nullable and c.name not in self.key else " NOT NULL"),
+            )
+            for c in self.columns
+        ]
+        definitions.append(
+            sql.SQL("{} timestamptz NOT NULL DEFAULT now()").format(sql.Identifier(SYNCED_AT))
+        )
+        definitions.append(
+            sql.SQL("PRIMARY KEY ({})").format(sql.SQL(", ").join(map(sql.Identifier, self.key)))
+        )
+        return sql.SQL("CREATE TABLE IF NOT EXISTS {} ({})").format(
+            self.identifier, sql.SQL(", ").join(definitions)
+        )
+
+
+RowMaker = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class VersionedUpsertWriter:
+    """Lands one Avro topic family into one table, newest version wins."""
+
+    def __init__(self, name: str, spec: TableSpec, avro_name: str, to_row: RowMaker) -> None:
+        self.name = name
+        self.spec = spec
+        self._schema = avro_schema(avro_name)
+        self._to_row = to_row
+
+    def prepare(self, connection: psycopg.Connection) -> None:
+        """Create the table."""
+        connection.execute(
+            sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.spec.schema))
+        )
+        connection.execute(self.spec.create())
+
+    def write(self, connection: psycopg.Connection, batch: list[SinkRecord]) -> WriteStats:
+        """Stage the batch's newest version per key, then merge it."""
+        stats = WriteStats()
+        newest: dict[tuple[Any, ...], dict[str, Any]] = {}
+        version = self.spec.version
+        for record in batch:
+            if record.value is None:
+                stats.filtered += 1
+                continue
+            try:
+                row = self._to_row(decode(self._schema, record.value))
+            except (ValueError, KeyError, TypeError, EOFError) as error:
+                stats.rejects.append((record, f"not a {self._schema['name']}: {error}"))
+                continue
+            key = tuple(row[k] for k in self.spec.key)
+            if key not in newest or newest[key][version] < row[version]:
+                newest[key] = row
+        stats.skipped_by_version += len(batch) - stats.filtered - len(stats.rejects) - len(newest)
+        if newest:
+            merged = self._merge(connection, list(newest.values()))
+            stats.rows_written += merged
+            stats.skipped_by_version += len(newest) - merged
+        return stats
+
+    def _merge(self, connection: psycopg.Connection, rows: list[dict[str, Any]]) -> int:
+        spec, names = self.spec, self.spec.names
+        staging = sql.Identifier(f"stage_{spec.table}")
+        connection.execute(
+            sql.SQL("CREATE TEMP TABLE {} (LIKE {}) ON COMMIT DROP").format(
+                staging, spec.identifier
+            )
+        )
+        with connection.cursor() as cursor:
+            copy_sql = sql.SQL("COPY {} ({}) FROM STDIN").format(
+                staging, sql.SQL(", ").join(map(sql.Identifier, names))
+            )
+            with cursor.copy(copy_sql) as copy:
+                for row in rows:
+                    copy.write_row([row[n] for n in names])
+        match = sql.SQL(" AND ").join(
+            sql.SQL("t.{k} = s.{k}").format(k=sql.Identifier(k)) for k in spec.key
+        )
+        version = sql.Identifier(spec.version)
+        assignments = sql.SQL(", ").join(
+            [sql.SQL("{c} = s.{c}").format(c=sql.Identifier(n)) for n in names if n not in spec.key]
+            + [sql.SQL("{} = now()").format(sql.Identifier(SYNCED_AT))]
+        )
+        updated = connection.execute(
+            sql.SQL("UPDATE {} AS t SET {} FROM {} AS s WHERE {} AND t.{v} < s.{v}").format(
+                spec.identifier, assignments, staging, match, v=version
+            )
+        ).rowcount
+        columns = sql.SQL(", ").join(map(sql.Identifier, names))
+        inserted = connection.execute(
+            sql.SQL(
+                "INSERT INTO {} ({}) SELECT {} FROM {} AS s "
+                "WHERE NOT EXISTS (SELECT 1 FROM {} AS t WHERE {})"
+            ).format(
+                spec.identifier,
+                columns,
+                sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(n)) for n in names),
+                staging,
+                spec.identifier,
+                match,
+            )
+        ).rowcount
+        connection.execute(sql.SQL("DROP TABLE {}").format(staging))
+        return updated + inserted

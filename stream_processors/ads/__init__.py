@@ -1,0 +1,1 @@
+"""Ad platforms' rows into one ``AdPerformanceDaily`` schema."""

@@ -1,0 +1,136 @@
+"""Facebook Insights rows and Google Ads GAQL rows into ``AdPerformanceDaily`` records."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from headwater.avro import SCHEMA_HEADER, encode, schema_id
+from schemas import avro_schema
+from stream_processors.ads.kpis import cpc, cpm, ctr
+from stream_processors.cdc.normalize import Output
+from stream_processors.envelope import RawEnvelope
+from stream_processors.errors import RejectedRecord
+
+TOPIC = "norm.ads.performance_daily"
+_MICROS = Decimal(1_000_000)
+_EPOCH_DAY = date(1970, 1, 1).toordinal()
+
+
+def _decimal(value: Any, what: str) -> Decimal:
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError) as error:
+        raise RejectedRecord(f"{what} is not a number: {value!r}") from error
+    if not number.is_finite():
+        raise RejectedRecord(f"{what} is not a finite number: {value!r}")
+    return number
+
+
+def _count(value: Any, what: str) -> int:
+    number = _decimal(value if value is not None else 0, what)
+    if number != number.to_integral_value() or number < 0:
+        raise RejectedRecord(f"{what} is not a count: {value!r}")
+    return int(number)
+
+
+def _day(value: Any) -> int:
+    try:
+        return date.fromisoformat(str(value)).toordinal() - _EPOCH_DAY
+    except ValueError as error:
+        raise RejectedRecord(f"date is not YYYY-MM-DD: {value!r}") from error
+
+
+def _sum_actions(actions: Any, types: Iterable[str]) -> Decimal:
+    wanted = set(types)
+    total = Decimal(0)
+    for action in actions or []:
+        if isinstance(action, dict) and action.get("action_type") in wanted:
+            total += _decimal(action.get("value", 0), f"action {action.get('action_type')}")
+    return total
+
+
+def _record(fields: dict[str, Any], spend: Decimal, fetched_at_us: int) -> dict[str, Any]:
+    impressions, clicks = fields["impressions"], fields["clicks"]
+    return fields | {
+        "spend": str(spend),
+        "ctr": ctr(clicks, impressions),
+        "cpc": cpc(spend, clicks),
+        "cpm": cpm(spend, impressions),
+        "fetched_at": fetched_at_us,
+    }
+
+
+def facebook_row(envelope: RawEnvelope, conversion_types: Iterable[str]) -> dict[str, Any]:
+    """One Insights row (level=ad, time_increment=1); every number arrives as a string."""
+    row = envelope.payload
+    try:
+        currency = str(row["account_currency"])
+        spend = _decimal(row.get("spend", "0"), "spend")
+        fields = {
+            "platform": "facebook",
+            "account_id": str(row.get("account_id") or envelope.account).removeprefix("act_"),
+            "account_name": row.get("account_name"),
+            "campaign_id": str(row["campaign_id"]),
+            "campaign_name": row.get("campaign_name"),
+            "ad_group_id": str(row["adset_id"]),
+            "ad_group_name": row.get("adset_name"),
+            "ad_id": str(row["ad_id"]),
+            "ad_name": row.get("ad_name"),
+            "date": _day(row["date_start"]),
+            "currency": currency,
+            "impressions": _count(row.get("impressions"), "impressions"),
+            "clicks": _count(row.get("clicks"), "clicks"),
+            "conversions": str(_sum_actions(row.get("actions"), conversion_types)),
+            "conversion_value": str(_sum_actions(row.get("action_values"), conversion_types)),
+        }
+    except KeyError as error:
+        raise RejectedRecord(f"Insights row lacks {error.args[0]}") from error
+    return _record(fields, spend, envelope.fetched_at_us)
+
+
+def google_ads_row(envelope: RawEnvelope) -> dict[str, Any]:
+    """One GAQL ad_group row: camelCase, int64 as strings, money in micros, zeros omitted."""
+    row = envelope.payload
+    try:
+        customer, campaign, ad_group = row["customer"], row["campaign"], row["adGroup"]
+        metrics = row.get("metrics", {})
+        spend = _decimal(metrics.get("costMicros", "0"), "costMicros") / _MICROS
+        fields = {
+            "platform": "google_ads",
+            "account_id": str(customer.get("id") or envelope.account),
+            "account_name": customer.get("descriptiveName"),
+            "campaign_id": str(campaign["id"]),
+            "campaign_name": campaign.get("name"),
+            "ad_group_id": str(ad_group["id"]),
+            "ad_group_name": ad_group.get("name"),
+            "ad_id": "",
+            "ad_name": None,
+            "date": _day(row["segments"]["date"]),
+            "currency": str(customer["currencyCode"]),
+            "impressions": _count(metrics.get("impressions"), "impressions"),
+            "clicks": _count(metrics.get("clicks"), "clicks"),
+            "conversions": str(_decimal(metrics.get("conversions", 0), "conversions")),
+            "conversion_value": str(
+                _decimal(metrics.get("conversionsValue", 0), "conversionsValue")
+            ),
+        }
+    except (KeyError, TypeError, AttributeError) as error:
+        raise RejectedRecord(f"GAQL row lacks {error}") from error
+    return _record(fields, spend, envelope.fetched_at_us)
+
+
+def to_output(record: dict[str, Any]) -> Output:
+    """The keyed Avro record for norm.ads.performance_daily."""
+    key = [record[k] for k in ("platform", "account_id", "campaign_id", "ad_group_id", "ad_id")]
+    key.append(date.fromordinal(_EPOCH_DAY + record["date"]).isoformat())
+    schema = avro_schema("norm/ad_performance_daily")
+    return Output(
+        TOPIC,
+        json.dumps(key, separators=(",", ":")).encode(),
+        encode(schema, record),
+        [(SCHEMA_HEADER, schema_id(schema))],
+    )
