@@ -117,7 +117,7 @@ class VersionedUpsertWriter:
         spec, names = self.spec, self.spec.names
         staging = sql.Identifier(f"stage_{spec.table}")
         connection.execute(
-            sql.SQL("CREATE TEMP TABLE {} (LIKE {}) ON COMMIT DROP").format(
+            sql.SQL("CREATE TEMP TABLE {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP").format(
                 staging, spec.identifier
             )
         )
