@@ -5,7 +5,9 @@ from __future__ import annotations
 import faust
 
 from headwater.settings import Settings
+from stream_processors.ads import agent as ads_agent
 from stream_processors.cdc import agent as cdc_agent
+from stream_processors.events import agent as events_agent
 
 
 def build_app(settings: Settings) -> faust.App:
@@ -23,4 +25,7 @@ def build_app(settings: Settings) -> faust.App:
         processing_guarantee="at_least_once",
     )
     cdc_agent.register(app, settings)
+    ads_agent.register(app, settings)
+    if settings.clevertap.account_id is not None:  # CleverTap configured
+        events_agent.register(app, settings)
     return app

@@ -5,14 +5,20 @@ from __future__ import annotations
 from headwater.dlq import dlq_topic
 from headwater.kafka.topics import TopicSpec
 from headwater.settings import Settings
-from stream_processors.cdc.agent import STAGE as NORMALIZE
+from producers.poller import RAW_RETENTION_MS
+from stream_processors.ads.agent import FACEBOOK, GOOGLE_ADS
+from stream_processors.ads.normalize import TOPIC as ADS
 from stream_processors.cdc.agent import output_topics
+from stream_processors.events.agent import CLEVERTAP
+from stream_processors.events.normalize import TOPIC as EVENTS
+from stream_processors.relay import STAGE
 
 
 def processor_topics(settings: Settings) -> list[TopicSpec]:
-    """Sources (created ahead of Debezium, same layout), outputs (compacted) and DLQs."""
+    """Sources (created ahead of their producers, same layout), outputs and the DLQ."""
     replication = settings.kafka.replication_factor
-    sources = [
+    partitions = settings.processor.partitions
+    cdc_sources = [
         TopicSpec(
             settings.cdc.topic(table),
             settings.cdc.topic_partitions,
@@ -21,9 +27,18 @@ def processor_topics(settings: Settings) -> list[TopicSpec]:
         )
         for table in settings.cdc.tables
     ]
-    outputs = [
-        TopicSpec.compacted(name, settings.processor.partitions, replication)
-        for name in output_topics(settings)
+    raw_sources = [
+        TopicSpec(
+            name,
+            settings.kafka.default_partitions,
+            replication,
+            {"cleanup.policy": "delete", "retention.ms": RAW_RETENTION_MS},
+        )
+        for name in (FACEBOOK, GOOGLE_ADS, CLEVERTAP)
     ]
-    dead_letters = [TopicSpec(dlq_topic(NORMALIZE), 1, replication, {"cleanup.policy": "delete"})]
-    return sources + outputs + dead_letters
+    outputs = [
+        TopicSpec.compacted(name, partitions, replication)
+        for name in [*output_topics(settings), ADS, EVENTS]
+    ]
+    dead_letters = [TopicSpec(dlq_topic(STAGE), 1, replication, {"cleanup.policy": "delete"})]
+    return cdc_sources + raw_sources + outputs + dead_letters

@@ -1,0 +1,1 @@
+"""CleverTap events into pseudonymised ``AppEvent`` records."""

@@ -1,0 +1,34 @@
+"""The Faust agent that normalizes CleverTap events into norm.app.events."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+import faust
+
+from headwater.errors import ConfigurationError
+from headwater.settings import Settings
+from producers.poller import raw_topic
+from stream_processors.cdc.normalize import Output
+from stream_processors.envelope import read_envelope
+from stream_processors.events.normalize import Pseudonymizer, clevertap_event, to_output
+from stream_processors.relay import relay
+
+CLEVERTAP = raw_topic("clevertap", "events")
+
+
+def register(app: faust.App, settings: Settings) -> None:
+    """Attach the events normalizer to the app."""
+    key = settings.processor.pseudonymization_key
+    if key is None:
+        raise ConfigurationError(
+            "HEADWATER_PROCESSOR__PSEUDONYMIZATION_KEY",
+            "is required: user identities are hashed with it before leaving the processor",
+        )
+    pseudonymize = Pseudonymizer(key.get_secret_value())
+    zone = ZoneInfo(settings.clevertap.timezone)
+
+    def transform(_topic: str, record_key: bytes | None, value: bytes | None) -> list[Output]:
+        return [to_output(clevertap_event(record_key, read_envelope(value), pseudonymize, zone))]
+
+    relay(app, "normalize_events", [CLEVERTAP], transform)

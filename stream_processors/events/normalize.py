@@ -1,0 +1,96 @@
+"""One exported CleverTap event into an ``AppEvent``: UTC time, keyed hash of the user."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from headwater.avro import SCHEMA_HEADER, encode, schema_id
+from producers.clevertap.models import split_key
+from schemas import avro_schema
+from stream_processors.cdc.normalize import Output
+from stream_processors.envelope import RawEnvelope, to_micros
+from stream_processors.errors import RejectedRecord
+
+TOPIC = "norm.app.events"
+
+
+class Pseudonymizer:
+    """A keyed hash (HMAC-SHA256) of user identities: stable, not reversible without the key."""
+
+    def __init__(self, key: str) -> None:
+        self._key = key.encode()
+
+    def __call__(self, identity: str) -> str:
+        return hmac.new(self._key, identity.encode(), hashlib.sha256).hexdigest()
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+def _occurred_at(ts: Any, zone: ZoneInfo) -> int:
+    try:
+        local = datetime.strptime(str(ts), "%Y%m%d%H%M%S").replace(tzinfo=zone)
+    except ValueError as error:
+        raise RejectedRecord(f"ts is not YYYYMMDDHHMMSS: {ts!r}") from error
+    return to_micros(local)
+
+
+def _amount(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation as error:
+        raise RejectedRecord(f"Amount is not a number: {value!r}") from error
+    if not amount.is_finite():
+        raise RejectedRecord(f"Amount is not a finite number: {value!r}")
+    return str(amount)
+
+
+def clevertap_event(
+    key: bytes | None, envelope: RawEnvelope, pseudonymize: Pseudonymizer, zone: ZoneInfo
+) -> dict[str, Any]:
+    """The AppEvent of one raw record (its key carries the event name and id)."""
+    try:
+        event_name, event_id = split_key((key or b"").decode())
+    except (ValueError, UnicodeDecodeError) as error:
+        raise RejectedRecord(f"key is not event_name|event_id: {key!r}") from error
+    record = envelope.payload
+    profile = record.get("profile") if isinstance(record.get("profile"), dict) else {}
+    assert isinstance(profile, dict)
+    props = record.get("event_props") if isinstance(record.get("event_props"), dict) else {}
+    assert isinstance(props, dict)
+    if "ts" not in record:
+        raise RejectedRecord("event has no ts")
+    who = _text(profile.get("identity")) or _text(profile.get("objectId"))
+    return {
+        "event_id": event_id,
+        "account_id": envelope.account,
+        "event_name": event_name,
+        "occurred_at": _occurred_at(record["ts"], zone),
+        "user_key": pseudonymize(who) if who else None,
+        "platform": _text(profile.get("platform")),
+        "utm_source": _text(props.get("utm_source")),
+        "utm_campaign": _text(props.get("utm_campaign")),
+        "campaign_id": _text(props.get("campaign_id")),
+        "amount": _amount(props.get("Amount")),
+        "currency": _text(props.get("Currency")),
+        "fetched_at": envelope.fetched_at_us,
+    }
+
+
+def to_output(event: dict[str, Any]) -> Output:
+    """The keyed Avro record for norm.app.events."""
+    schema = avro_schema("norm/app_event")
+    return Output(
+        TOPIC,
+        str(event["event_id"]).encode(),
+        encode(schema, event),
+        [(SCHEMA_HEADER, schema_id(schema))],
+    )
