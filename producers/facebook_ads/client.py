@@ -208,7 +208,9 @@ class InsightsClient:
                 timeout=self._timeout_s,
             )
         except requests.RequestException as error:
-            raise ApiUnavailable(f"{what}: {self._redact(str(error))}") from error
+            # Not chained: the original message holds the URL, token included.
+            detail = f"{type(error).__name__}: {self._redact(str(error))}"
+            raise ApiUnavailable(f"{what}: {detail}") from None
         self.requests_sent += 1
         self._usage = parse_usage(response.headers)
         self.usage_pct = self._usage.percent
@@ -220,9 +222,7 @@ class InsightsClient:
         error_body = _error(body)
         raise self._error(response, error_body, what)
 
-    def _error(
-        self, response: requests.Response, body: ErrorBody | None, what: str
-    ) -> Exception:
+    def _error(self, response: requests.Response, body: ErrorBody | None, what: str) -> Exception:
         retry_after = self._usage.regain_access_s or _retry_after(response) or None
         error = resolve(response.status_code, body.error if body else None, retry_after)
         error.args = (f"{what}: {self._redact(str(error))}",)

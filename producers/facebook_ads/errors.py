@@ -22,7 +22,7 @@ from producers.base import (
 )
 from producers.facebook_ads.models import GraphError
 
-TOKEN_SETTING = "HEADWATER_FACEBOOK__ACCESS_TOKEN"
+TOKEN_SETTING = "HEADWATER_FACEBOOK__ACCESS_TOKEN"  # noqa: S105 - a setting name
 VERSION_SETTING = "HEADWATER_FACEBOOK__API_VERSION"
 ACCOUNTS_SETTING = "HEADWATER_FACEBOOK__AD_ACCOUNT_IDS"
 
@@ -75,12 +75,24 @@ RULES: tuple[ErrorRule, ...] = (
     ErrorRule({32}, ANY, ANY, RateLimited, "page request limit reached"),
     ErrorRule({613}, ANY, ANY, RateLimited, "too many calls from this ad account"),
     ErrorRule(range(80000, 80015), ANY, ANY, RateLimited, "business use case throttle"),
-    ErrorRule({190, 102}, ANY, ANY, AuthenticationFailed, f"access token invalid or expired: "
-              f"set {TOKEN_SETTING}"),
+    ErrorRule(
+        {190, 102},
+        ANY,
+        ANY,
+        AuthenticationFailed,
+        f"access token invalid or expired: set {TOKEN_SETTING}",
+    ),
     ErrorRule({104}, ANY, ANY, AuthenticationFailed, f"access token missing: set {TOKEN_SETTING}"),
-    ErrorRule({10, *range(200, 300)}, ANY, ANY, AuthenticationFailed,
-              f"permission denied: the token of {TOKEN_SETTING} lacks ads_read on the account"),
-    ErrorRule({2635}, ANY, ANY, InvalidRequest, f"deprecated API version: update {VERSION_SETTING}"),
+    ErrorRule(
+        {10, *range(200, 300)},
+        ANY,
+        ANY,
+        AuthenticationFailed,
+        f"permission denied: the token of {TOKEN_SETTING} lacks ads_read on the account",
+    ),
+    ErrorRule(
+        {2635}, ANY, ANY, InvalidRequest, f"deprecated API version: update {VERSION_SETTING}"
+    ),
     ErrorRule({100}, {33}, ANY, InvalidRequest, f"unknown ad account: check {ACCOUNTS_SETTING}"),
     ErrorRule({100}, ANY, ANY, InvalidRequest, "invalid parameter or field"),
     ErrorRule({1, 2}, ANY, ANY, ApiUnavailable, "temporary API problem"),

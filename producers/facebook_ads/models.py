@@ -112,13 +112,6 @@ class Usage(_Lenient):
 
 M = TypeVar("M", bound=BaseModel)
 
-USAGE_HEADERS = (
-    "x-business-use-case-usage",
-    "x-app-usage",
-    "x-ad-account-usage",
-    "x-fb-ads-insights-throttle",
-)
-
 
 def parse_usage(headers: Mapping[str, str]) -> Usage:
     """Fold the usage headers of a response (absent or malformed ones count as 0 %).

@@ -73,7 +73,9 @@ class FacebookAdsSource:
     def fetch(self, account: str, window: Window) -> Iterator[RawRecord]:
         """Every ad-day row of the window: synchronous for short windows, report runs else."""
         for row in self._rows(_account_id(account), window):
-            yield RawRecord(stream=STREAM, account=account, key=record_key(account, row), payload=row)
+            yield RawRecord(
+                stream=STREAM, account=account, key=record_key(account, row), payload=row
+            )
 
     def _rows(self, account: str, window: Window) -> Iterator[JsonObject]:
         days = (window.until - window.since).days + 1
