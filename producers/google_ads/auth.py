@@ -88,7 +88,9 @@ class RefreshTokenCredentials:
         try:
             response = self._session.post(self._token_url, data=form, timeout=self._timeout_s)
         except requests.RequestException as error:
-            raise ApiUnavailable(f"google_ads: OAuth token endpoint unreachable: {error}") from error
+            raise ApiUnavailable(
+                f"google_ads: OAuth token endpoint unreachable: {error}"
+            ) from error
         if response.status_code != 200:
             raise _token_error(response)
         try:
@@ -113,11 +115,17 @@ def _token_error(response: requests.Response) -> SourceError:
     try:
         oauth = OAuthError.model_validate_json(response.content)
     except ValidationError:
-        return InvalidRequest(f"google_ads: OAuth token endpoint refused the request (HTTP {status})")
-    described = f"{oauth.error}: {oauth.error_description}" if oauth.error_description else oauth.error
+        return InvalidRequest(
+            f"google_ads: OAuth token endpoint refused the request (HTTP {status})"
+        )
+    described = (
+        f"{oauth.error}: {oauth.error_description}" if oauth.error_description else oauth.error
+    )
     setting = _OAUTH_ERRORS.get(oauth.error)
     if setting is None:
-        return InvalidRequest(f"google_ads: OAuth token request refused (HTTP {status}, {described})")
+        return InvalidRequest(
+            f"google_ads: OAuth token request refused (HTTP {status}, {described})"
+        )
     return AuthenticationFailed(
         f"google_ads: OAuth refresh refused ({described}); "
         f"fix {SETTING_PREFIX}{setting.replace(' / ', f' / {SETTING_PREFIX}')}"

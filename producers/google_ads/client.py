@@ -38,7 +38,7 @@ from producers.retry import RetryPolicy, with_retries
 class Action(Enum):
     """What the client does about an error."""
 
-    REFRESH_TOKEN = "refresh the access token, then retry once"
+    REAUTHENTICATE = "refresh the access token, then retry once"
     QUOTA = "retry after retryDelay when it is short; alert (terminal) when it is long"
     RETRY = "transient: retry with backoff"
     FIX_SETTING = "terminal: credentials, access or account ids; a person fixes a setting"
@@ -70,8 +70,8 @@ class ErrorRule:
 # First match wins: specific error codes, then canonical statuses, then HTTP ranges.
 # Error codes: https://developers.google.com/google-ads/api/reference/rpc/v21/ErrorCode
 ERROR_RULES: tuple[ErrorRule, ...] = (
-    ErrorRule(Action.REFRESH_TOKEN, code=("authenticationError", "OAUTH_TOKEN_EXPIRED")),
-    ErrorRule(Action.REFRESH_TOKEN, code=("authenticationError", "OAUTH_TOKEN_INVALID")),
+    ErrorRule(Action.REAUTHENTICATE, code=("authenticationError", "OAUTH_TOKEN_EXPIRED")),
+    ErrorRule(Action.REAUTHENTICATE, code=("authenticationError", "OAUTH_TOKEN_INVALID")),
     ErrorRule(
         Action.FIX_SETTING,
         code=("authenticationError", "DEVELOPER_TOKEN_INVALID"),
@@ -110,14 +110,14 @@ ERROR_RULES: tuple[ErrorRule, ...] = (
     ErrorRule(Action.FIX_REQUEST, code=("queryError", None)),
     ErrorRule(Action.FIX_REQUEST, code=("requestError", None)),
     # No GoogleAdsFailure (e.g. rejected before reaching Google Ads): the canonical status.
-    ErrorRule(Action.REFRESH_TOKEN, status="UNAUTHENTICATED"),
+    ErrorRule(Action.REAUTHENTICATE, status="UNAUTHENTICATED"),
     ErrorRule(Action.QUOTA, status="RESOURCE_EXHAUSTED"),
     *(
         ErrorRule(Action.RETRY, status=status)
         for status in ("UNAVAILABLE", "INTERNAL", "DEADLINE_EXCEEDED", "UNKNOWN", "ABORTED")
     ),
     ErrorRule(Action.FIX_SETTING, status="PERMISSION_DENIED", setting="CUSTOMER_IDS"),
-    ErrorRule(Action.REFRESH_TOKEN, http=range(401, 402)),
+    ErrorRule(Action.REAUTHENTICATE, http=range(401, 402)),
     ErrorRule(Action.QUOTA, http=range(429, 430)),
     ErrorRule(Action.RETRY, http=range(500, 600)),
     ErrorRule(Action.FIX_SETTING, http=range(403, 404), setting="CUSTOMER_IDS"),
@@ -240,47 +240,57 @@ class GoogleAdsClient:
                 # A failure after some batches: the whole result is unusable (mid-stream error).
                 status = _status_of(element, response)
                 raise self._error(customer, status.code or 500, status, after=len(batches))
-            batches.append(StreamBatch.model_validate(element))
+            try:
+                batches.append(StreamBatch.model_validate(element))
+            except ValidationError as error:
+                raise ApiUnavailable(
+                    f"google_ads customer {customer}: unexpected stream element: {error}"
+                ) from error
         return batches
 
     def _error(self, customer: str, http: int, status: Status, after: int = 0) -> Exception:
         rule = classify(http, status)
-        codes = ", ".join(error.code() for error in status.errors()) or status.status or "-"
+        errors = status.errors()
+        codes = ", ".join(error.code() for error in errors) or status.status or "-"
+        said = "; ".join(error.message for error in errors if error.message) or status.message
         where = f" after {after} batches" if after else ""
         text = (
             f"google_ads customer {customer}: HTTP {http} {status.status or ''} [{codes}]{where}: "
-            f"{status.message or 'no message'} (requestId {status.request_id() or '-'})"
+            f"{said or 'no message'} (requestId {status.request_id() or '-'})"
         )
         if rule.setting:
             text += f"; check {_setting_names(rule.setting)}"
-        if rule.action is Action.REFRESH_TOKEN:
+        if rule.action is Action.REAUTHENTICATE:
             return _AccessTokenRejected(AuthenticationFailed(f"{text}, even after a refresh"))
         if rule.action is Action.QUOTA:
-            return self._quota_error(text, status)
+            return quota_error(text, status, self._settings.max_retry_delay_s)
         if rule.action is Action.RETRY:
             return ApiUnavailable(text)
         if rule.action is Action.FIX_SETTING:
             return AuthenticationFailed(text)
         return InvalidRequest(text)
 
-    def _quota_error(self, text: str, status: Status) -> SourceError:
-        delays = [
-            delay
-            for error in status.errors()
-            if error.details and error.details.quota_error_details
-            for delay in [error.details.quota_error_details.retry_delay_s()]
-            if delay is not None
-        ]
-        delay = max(delays) if delays else None
-        # A developer-token quota can ask for hours: that is an alert, not a sleep
-        # (https://developers.google.com/google-ads/api/docs/best-practices/quotas).
-        if delay is not None and delay > self._settings.max_retry_delay_s:
-            return QuotaExhausted(
-                f"{text}; retryDelay {delay:g}s exceeds "
-                f"{SETTING_PREFIX}MAX_RETRY_DELAY_S={self._settings.max_retry_delay_s:g}",
-                retry_after_s=delay,
-            )
-        return RateLimited(text, retry_after_s=delay)
+
+def quota_error(text: str, status: Status, max_retry_delay_s: float) -> SourceError:
+    """RateLimited to wait out a short ``retryDelay``; QuotaExhausted (alert) for a long one."""
+    delays = [
+        delay
+        for error in status.errors()
+        if error.details and error.details.quota_error_details
+        for delay in [error.details.quota_error_details.retry_delay_s()]
+        if delay is not None
+    ]
+    delay = max(delays) if delays else None
+    # QuotaErrorDetails.retry_delay is how long to back off; a developer-token quota can ask
+    # for hours, which is an alert, not a sleep
+    # (https://developers.google.com/google-ads/api/reference/rpc/v21/QuotaErrorDetails).
+    if delay is not None and delay > max_retry_delay_s:
+        return QuotaExhausted(
+            f"{text}; retryDelay {delay:g}s exceeds "
+            f"{SETTING_PREFIX}MAX_RETRY_DELAY_S={max_retry_delay_s:g}",
+            retry_after_s=delay,
+        )
+    return RateLimited(text, retry_after_s=delay)
 
 
 def _status_of(body: Any, response: requests.Response) -> Status:

@@ -108,7 +108,7 @@ class TokenResponse(_Wire):
 
     access_token: str
     expires_in: float = 3600.0
-    token_type: str = "Bearer"
+    token_type: str | None = None
 
 
 class OAuthError(_Wire):
