@@ -19,13 +19,29 @@ from headwater.kafka.delivery import DeliveryTracker
 from headwater.kafka.topics import TopicSpec, ensure_topics
 from headwater.settings import Settings
 from producers import metrics
-from producers.base import RawRecord, Source, Window
+from producers.base import AuthenticationFailed, RawRecord, Source, Window
 from producers.state import CursorStore
 
 log = logging.getLogger(__name__)
 
 RAW_PREFIX = "raw"
 RAW_RETENTION_MS = str(90 * 24 * 3600 * 1000)  # raw topics are what replays start from
+
+
+#: The setting a person fixes when a source's credentials are refused.
+CREDENTIALS = {
+    "facebook_ads": "HEADWATER_FACEBOOK__ACCESS_TOKEN",
+    "google_ads": "HEADWATER_GOOGLE_ADS__REFRESH_TOKEN",
+    "clevertap": "HEADWATER_CLEVERTAP__PASSCODE",
+}
+
+
+def _name_credentials(source: str, message: str) -> str:
+    """One line naming the source and, unless the error already does, the setting to fix."""
+    first_line = message.splitlines()[0] if message else "credentials refused"
+    if "HEADWATER_" in first_line or source not in CREDENTIALS:
+        return f"{source}: {first_line}"
+    return f"{source}: {CREDENTIALS[source]}: {first_line}"
 
 
 def raw_topic(source: str, stream: str) -> str:
@@ -118,6 +134,11 @@ class Poller:
             report.windows[account] = account_window
             try:
                 report.published[account] = self._poll_account(account, account_window)
+            except AuthenticationFailed as error:
+                metrics.ERRORS.labels(self.source.name, "AuthenticationFailed").inc()
+                raise AuthenticationFailed(
+                    _name_credentials(self.source.name, str(error))
+                ) from error
             except HeadwaterError as error:
                 kind = type(error).__name__
                 metrics.ERRORS.labels(self.source.name, kind).inc()

@@ -44,4 +44,6 @@ def _row(record: dict[str, Any]) -> dict[str, Any]:
 
 def ads_writer() -> VersionedUpsertWriter:
     """The writer of the ad performance table."""
-    return VersionedUpsertWriter("ads", AD_PERFORMANCE_DAILY, "norm/ad_performance_daily", _row)
+    return VersionedUpsertWriter(
+        "ad-performance", AD_PERFORMANCE_DAILY, "norm/ad_performance_daily", _row
+    )

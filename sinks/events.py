@@ -36,4 +36,4 @@ def _row(record: dict[str, Any]) -> dict[str, Any]:
 
 def events_writer() -> VersionedUpsertWriter:
     """The writer of the app events table."""
-    return VersionedUpsertWriter("events", APP_EVENTS, "norm/app_event", _row)
+    return VersionedUpsertWriter("app-events", APP_EVENTS, "norm/app_event", _row, insert_only=True)

@@ -8,8 +8,8 @@ from sinks.base import BatchWriter
 
 def writer_and_topics(name: str) -> tuple[BatchWriter, list[str]]:
     """The writer and the topics of a sink."""
-    if name == "ads":
+    if name == "ad-performance":
         return ads.ads_writer(), ads.TOPICS
-    if name == "events":
+    if name == "app-events":
         return events.events_writer(), events.TOPICS
     raise KeyError(f"no sink named {name!r}")

@@ -76,9 +76,17 @@ RowMaker = Callable[[dict[str, Any]], dict[str, Any]]
 class VersionedUpsertWriter:
     """Lands one Avro topic family into one table, newest version wins."""
 
-    def __init__(self, name: str, spec: TableSpec, avro_name: str, to_row: RowMaker) -> None:
+    def __init__(
+        self,
+        name: str,
+        spec: TableSpec,
+        avro_name: str,
+        to_row: RowMaker,
+        insert_only: bool = False,
+    ) -> None:
         self.name = name
         self.spec = spec
+        self.insert_only = insert_only  # immutable facts (events): a key seen once is final
         self._schema = avro_schema(avro_name)
         self._to_row = to_row
 
@@ -136,11 +144,13 @@ class VersionedUpsertWriter:
             [sql.SQL("{c} = s.{c}").format(c=sql.Identifier(n)) for n in names if n not in spec.key]
             + [sql.SQL("{} = now()").format(sql.Identifier(SYNCED_AT))]
         )
-        updated = connection.execute(
-            sql.SQL("UPDATE {} AS t SET {} FROM {} AS s WHERE {} AND t.{v} < s.{v}").format(
-                spec.identifier, assignments, staging, match, v=version
-            )
-        ).rowcount
+        updated = 0
+        if not self.insert_only:
+            updated = connection.execute(
+                sql.SQL("UPDATE {} AS t SET {} FROM {} AS s WHERE {} AND t.{v} < s.{v}").format(
+                    spec.identifier, assignments, staging, match, v=version
+                )
+            ).rowcount
         columns = sql.SQL(", ").join(map(sql.Identifier, names))
         inserted = connection.execute(
             sql.SQL(

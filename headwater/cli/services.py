@@ -65,5 +65,5 @@ def _simple_sink(name: str, doc: str) -> None:
         serve(settings, writer, topics, group_id, from_beginning)
 
 
-_simple_sink("ads", "Land norm.ads.performance_daily in ad_performance_daily.")
-_simple_sink("events", "Land norm.app.events in app_events.")
+_simple_sink("ad-performance", "Land norm.ads.performance_daily in ad_performance_daily.")
+_simple_sink("app-events", "Land norm.app.events in app_events (each event once).")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -17,6 +18,7 @@ from stream_processors.errors import RejectedRecord
 
 TOPIC = "norm.ads.performance_daily"
 _MICROS = Decimal(1_000_000)
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
 _EPOCH_DAY = date(1970, 1, 1).toordinal()
 
 
@@ -53,6 +55,13 @@ def _sum_actions(actions: Any, types: Iterable[str]) -> Decimal:
     return total
 
 
+def _currency(value: Any) -> str:
+    code = str(value or "")
+    if not _CURRENCY.match(code):
+        raise RejectedRecord(f"currency is not an ISO 4217 code: {value!r}")
+    return code
+
+
 def _record(fields: dict[str, Any], spend: Decimal, fetched_at_us: int) -> dict[str, Any]:
     impressions, clicks = fields["impressions"], fields["clicks"]
     return fields | {
@@ -68,7 +77,7 @@ def facebook_row(envelope: RawEnvelope, conversion_types: Iterable[str]) -> dict
     """One Insights row (level=ad, time_increment=1); every number arrives as a string."""
     row = envelope.payload
     try:
-        currency = str(row["account_currency"])
+        currency = _currency(row["account_currency"])
         spend = _decimal(row.get("spend", "0"), "spend")
         fields = {
             "platform": "facebook",
@@ -110,7 +119,7 @@ def google_ads_row(envelope: RawEnvelope) -> dict[str, Any]:
             "ad_id": "",
             "ad_name": None,
             "date": _day(row["segments"]["date"]),
-            "currency": str(customer["currencyCode"]),
+            "currency": _currency(customer["currencyCode"]),
             "impressions": _count(metrics.get("impressions"), "impressions"),
             "clicks": _count(metrics.get("clicks"), "clicks"),
             "conversions": str(_decimal(metrics.get("conversions", 0), "conversions")),

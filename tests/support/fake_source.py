@@ -36,3 +36,14 @@ class FakeSource:
 
 def day(text: str) -> date:
     return date.fromisoformat(text)
+
+
+@dataclass
+class RefusingSource(FakeSource):
+    """A source whose credentials are refused."""
+
+    def fetch(self, account: str, window: Window) -> Iterator[RawRecord]:
+        from producers.base import AuthenticationFailed
+
+        raise AuthenticationFailed("Error validating access token: Session has expired (190/463)")
+        yield  # pragma: no cover

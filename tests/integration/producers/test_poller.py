@@ -54,6 +54,7 @@ def test_records_then_cursor_and_resume_after_restart(settings: Settings, unique
         "window",
         "fetched_at",
         "api_version",
+        "request",
         "payload",
     }
     assert first["window"] == {"since": "2026-11-21", "until": "2026-11-25"}
@@ -88,3 +89,21 @@ def test_backfill_never_moves_the_cursor_back(settings: Settings, unique_name: s
     check = Poller(FakeSource(name=unique_name), config, today=lambda: TODAY)
     check.prepare()
     assert check.cursors.get("a1") == TODAY
+
+
+def test_refused_credentials_end_the_poll_naming_source_and_setting(
+    settings: Settings, unique_name: str
+) -> None:
+    import pytest
+
+    from producers.base import AuthenticationFailed
+    from tests.support.fake_source import RefusingSource
+
+    config = _settings(settings, f"{unique_name}_state")
+    poller = Poller(RefusingSource(name="facebook_ads"), config, today=lambda: TODAY)
+    with pytest.raises(AuthenticationFailed) as raised:
+        poller.run_once()
+    assert str(raised.value) == (
+        "facebook_ads: HEADWATER_FACEBOOK__ACCESS_TOKEN: "
+        "Error validating access token: Session has expired (190/463)"
+    )

@@ -131,3 +131,13 @@ def test_bad_rows_are_rejected_with_a_reason(payload: dict[str, object], reason:
 def test_not_an_envelope_is_rejected() -> None:
     with pytest.raises(RejectedRecord, match="not an envelope"):
         read_envelope(b'{"payload": 3}')
+
+
+def test_unknown_currency_is_rejected() -> None:
+    with pytest.raises(RejectedRecord, match="currency is not an ISO 4217 code"):
+        facebook_row(
+            read_envelope(
+                _envelope("facebook_ads", "act_1", {**FACEBOOK, "account_currency": "€"})
+            ),
+            ["purchase"],
+        )
