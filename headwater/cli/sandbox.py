@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shlex
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,7 +33,7 @@ def source_dsn(settings: Settings) -> str:
 
 @click.group()
 def sandbox() -> None:
-    """Local stand-ins: the source-database workload (and, later, the SaaS API servers)."""
+    """Local stand-ins: the source-database workload and the SaaS API servers."""
 
 
 @sandbox.command("schema")
@@ -118,3 +120,37 @@ def _stop_on_signals() -> Iterator[threading.Event]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+@sandbox.command()
+@click.option("--ads-per-adset", default=2, show_default=True, type=click.IntRange(min=1))
+@click.option("--adsets-per-campaign", default=2, show_default=True, type=click.IntRange(min=1))
+@click.option("--ad-groups-per-campaign", default=2, show_default=True, type=click.IntRange(1, 99))
+@pass_settings
+def serve(
+    settings: Settings, ads_per_adset: int, adsets_per_campaign: int, ad_groups_per_campaign: int
+) -> None:
+    """Serve the Facebook, Google Ads and CleverTap stand-ins until SIGTERM or Ctrl-C.
+
+    Prints the HEADWATER_* settings that point Headwater at them, for `eval`.
+    """
+    from sandbox.apis import sandbox_apis
+
+    stop = threading.Event()
+
+    def on_signal(_number: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    apis = sandbox_apis(
+        settings.sandbox,
+        ads_per_adset=ads_per_adset,
+        adsets_per_campaign=adsets_per_campaign,
+        ad_groups_per_campaign=ad_groups_per_campaign,
+    )
+    with apis:
+        for name, value in apis.environment().items():
+            click.echo(f"export {name}={shlex.quote(value)}")
+        sys.stdout.flush()
+        stop.wait()

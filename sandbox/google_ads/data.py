@@ -48,11 +48,17 @@ class AdGroup:
     profile: int
 
 
-AD_GROUPS: tuple[AdGroup, ...] = tuple(
-    AdGroup(campaign, f"{campaign.external_id}{n:02d}", f"{campaign.utm_campaign} / {label}", i)
-    for i, campaign in enumerate(campaigns_of("google"))
-    for n, label in ((1, "core"), (2, "prospecting"))
-)
+def ad_groups(per_campaign: int = 2) -> tuple[AdGroup, ...]:
+    """The ad groups of the catalog's google campaigns (the first two: core, prospecting)."""
+    labels = ["core", "prospecting", *[f"group {n}" for n in range(3, per_campaign + 1)]]
+    return tuple(
+        AdGroup(campaign, f"{campaign.external_id}{n:02d}", f"{campaign.utm_campaign} / {label}", i)
+        for i, campaign in enumerate(campaigns_of("google"))
+        for n, label in enumerate(labels[:per_campaign], start=1)
+    )
+
+
+AD_GROUPS: tuple[AdGroup, ...] = ad_groups()
 
 
 @dataclass(frozen=True)
@@ -115,9 +121,12 @@ def customer(seed: int, customer_id: str) -> Customer:
 class AdsData:
     """The sandbox's ground truth, restated on demand."""
 
-    def __init__(self, seed: int, today: Callable[[], date]) -> None:
+    def __init__(
+        self, seed: int, today: Callable[[], date], ad_groups_per_campaign: int = 2
+    ) -> None:
         self.seed = seed
         self.today = today
+        self.ad_groups = ad_groups(ad_groups_per_campaign)
         self._epoch = 0
         self._lock = threading.Lock()
 
@@ -162,12 +171,12 @@ class AdsData:
         rows: list[dict[str, Any]] = []
         if by_date:
             for day in days:
-                for ad_group in AD_GROUPS:
+                for ad_group in self.ad_groups:
                     metrics = self.metrics(account, ad_group, day)
                     if metrics is not None:
                         rows.append(_row(account, ad_group, metrics, day))
             return rows
-        for ad_group in AD_GROUPS:
+        for ad_group in self.ad_groups:
             daily = [m for day in days if (m := self.metrics(account, ad_group, day)) is not None]
             if daily:
                 total = sum(daily[1:], daily[0])

@@ -96,8 +96,11 @@ class GoogleAdsSandbox:
         manager_customer_id: str | None = None,
         unknown_customer_ids: tuple[str, ...] = (UNKNOWN_CUSTOMER_ID,),
         quota: Quota | None = None,
+        ad_groups_per_campaign: int = 2,
     ) -> None:
-        self.data = AdsData(seed, today or (lambda: datetime.now(UTC).date()))
+        self.data = AdsData(
+            seed, today or (lambda: datetime.now(UTC).date()), ad_groups_per_campaign
+        )
         self.batch_size = batch_size
         self.token_lifetime_s = token_lifetime_s
         self.clock = clock
@@ -258,6 +261,7 @@ class GoogleAdsSandbox:
 def _handler(sandbox: GoogleAdsSandbox) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # the stream is chunked, as the real one is
+        disable_nagle_algorithm = True  # no 40 ms stalls between writes on keep-alive
 
         def log_message(self, format: str, *args: Any) -> None:
             """Quiet: tests and the demo read outcomes, not access logs."""

@@ -1,0 +1,14 @@
+"""CleverTap Server API: the events export client and the poller source."""
+
+from producers.clevertap.client import CleverTapClient, CursorExpired
+from producers.clevertap.models import event_id, record_key, split_key
+from producers.clevertap.source import CleverTapSource
+
+__all__ = [
+    "CleverTapClient",
+    "CleverTapSource",
+    "CursorExpired",
+    "event_id",
+    "record_key",
+    "split_key",
+]
