@@ -30,6 +30,8 @@ class SandboxApis:
     facebook: FacebookSandbox
     google_ads: GoogleAdsSandbox
     clevertap: CleverTapSandbox
+    facebook_accounts: list[str] = field(default_factory=lambda: list(FACEBOOK_ACCOUNTS))
+    google_customers: list[str] = field(default_factory=lambda: list(GOOGLE_CUSTOMERS))
     started: bool = field(default=False)
 
     def start(self) -> SandboxApis:
@@ -67,12 +69,12 @@ class SandboxApis:
         env = {
             "HEADWATER_FACEBOOK__GRAPH_URL": self.facebook.url,
             "HEADWATER_FACEBOOK__ACCESS_TOKEN": FACEBOOK_TOKEN,
-            "HEADWATER_FACEBOOK__AD_ACCOUNT_IDS": json.dumps(FACEBOOK_ACCOUNTS),
+            "HEADWATER_FACEBOOK__AD_ACCOUNT_IDS": json.dumps(self.facebook_accounts),
             "HEADWATER_GOOGLE_ADS__API_URL": self.google_ads.url,
             "HEADWATER_GOOGLE_ADS__TOKEN_URL": f"{self.google_ads.url}/token",
-            "HEADWATER_GOOGLE_ADS__CUSTOMER_IDS": json.dumps(GOOGLE_CUSTOMERS),
+            "HEADWATER_GOOGLE_ADS__CUSTOMER_IDS": json.dumps(self.google_customers),
             "HEADWATER_CLEVERTAP__API_URL": self.clevertap.url,
-            "HEADWATER_CLEVERTAP__ACCOUNT_ID": SANDBOX_ACCOUNT_ID,
+            "HEADWATER_CLEVERTAP__ACCOUNT_ID": self.clevertap.account_id,
             "HEADWATER_CLEVERTAP__PASSCODE": SANDBOX_PASSCODE,
             "HEADWATER_CLEVERTAP__TIMEZONE": CLEVERTAP_TIMEZONE,
         }
@@ -87,6 +89,9 @@ def sandbox_apis(
     adsets_per_campaign: int = 2,
     ad_groups_per_campaign: int = 2,
     daily_events: dict[str, int] | None = None,
+    facebook_accounts: list[str] | None = None,
+    google_customers: list[str] | None = None,
+    clevertap_account: str = SANDBOX_ACCOUNT_ID,
 ) -> SandboxApis:
     """The three stand-ins on the configured ports (0: any free port), not yet started."""
     return SandboxApis(
@@ -104,6 +109,12 @@ def sandbox_apis(
             ad_groups_per_campaign=ad_groups_per_campaign,
         ),
         clevertap=CleverTapSandbox(
-            settings.seed, settings.host, settings.clevertap_port, daily_volume=daily_events
+            settings.seed,
+            settings.host,
+            settings.clevertap_port,
+            daily_volume=daily_events,
+            account_id=clevertap_account,
         ),
+        facebook_accounts=facebook_accounts or list(FACEBOOK_ACCOUNTS),
+        google_customers=google_customers or list(GOOGLE_CUSTOMERS),
     )

@@ -1,0 +1,93 @@
+import json
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from headwater.avro import decode
+from producers.clevertap.models import event_id, record_key
+from schemas import avro_schema
+from stream_processors.envelope import read_envelope
+from stream_processors.errors import RejectedRecord
+from stream_processors.events.normalize import Pseudonymizer, clevertap_event, to_output
+
+KOLKATA = ZoneInfo("Asia/Kolkata")
+RECORD = {
+    "profile": {
+        "identity": "301",
+        "objectId": "__a21",
+        "email": "c301@example.com",
+        "phone": "+919420911339",
+        "platform": "Android",
+    },
+    "ts": 20261120003150,
+    "event_props": {
+        "Amount": 16460.82,
+        "Currency": "INR",
+        "utm_source": "facebook",
+        "utm_campaign": "brand_video",
+        "campaign_id": "fb-23850004",
+    },
+}
+
+
+def _envelope(record: dict[str, object]) -> bytes:
+    return json.dumps(
+        {
+            "source": "clevertap",
+            "stream": "events",
+            "account": "W8R",
+            "payload": record,
+            "fetched_at": "2026-11-21T00:00:00+00:00",
+            "request": {"event_name": "Charged"},
+        }
+    ).encode()
+
+
+def _event(record: dict[str, object], key: bytes | None = None) -> dict[str, object]:
+    key = key or record_key("Charged", event_id("Charged", record)).encode()
+    return clevertap_event(key, read_envelope(_envelope(record)), Pseudonymizer("k1"), KOLKATA)
+
+
+def test_event_is_typed_attributed_and_in_utc() -> None:
+    event = _event(RECORD)
+    assert event["event_name"] == "Charged"
+    assert event["event_id"] == event_id("Charged", RECORD)
+    expected = datetime(2026, 11, 19, 19, 1, 50, tzinfo=UTC)  # 00:31:50 +05:30
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    assert event["occurred_at"] == (expected - epoch) // timedelta(microseconds=1)
+    assert (event["amount"], event["currency"]) == ("16460.82", "INR")
+    assert (event["utm_campaign"], event["campaign_id"]) == ("brand_video", "fb-23850004")
+    assert event["platform"] == "Android"
+
+
+def test_no_raw_identity_leaves_the_processor() -> None:
+    output = to_output(_event(RECORD))
+    assert output.value is not None
+    text = output.value.decode("latin-1")
+    for raw in ("301", "c301@example.com", "+919420911339", "__a21"):
+        assert raw not in text.replace("16460.82", "")
+    decoded = decode(avro_schema("norm/app_event"), output.value)
+    assert decoded["user_key"] == Pseudonymizer("k1")("301")
+    assert decoded["user_key"] != Pseudonymizer("k2")("301")
+
+
+def test_anonymous_users_are_keyed_by_object_id() -> None:
+    anonymous = {**RECORD, "profile": {"objectId": "__a21", "platform": "iOS"}}
+    assert _event(anonymous)["user_key"] == Pseudonymizer("k1")("__a21")
+
+
+@pytest.mark.parametrize(
+    ("record", "key", "reason"),
+    [
+        ({**RECORD, "ts": "yesterday"}, None, "ts is not"),
+        ({**RECORD, "event_props": {"Amount": "lots"}}, None, "Amount is not a number"),
+        (RECORD, b"no-separator", "key is not event_name"),
+        ({k: v for k, v in RECORD.items() if k != "ts"}, None, "no ts"),
+    ],
+)
+def test_bad_events_are_rejected_with_a_reason(
+    record: dict[str, object], key: bytes | None, reason: str
+) -> None:
+    with pytest.raises(RejectedRecord, match=reason):
+        _event(record, key)
