@@ -47,3 +47,16 @@ class RefusingSource(FakeSource):
 
         raise AuthenticationFailed("Error validating access token: Session has expired (190/463)")
         yield  # pragma: no cover
+
+
+@dataclass
+class CrashingSource(FakeSource):
+    """Dies (like a SIGKILL) after fetching some records, before any acknowledgement."""
+
+    crash_after: int = 2
+
+    def fetch(self, account: str, window: Window) -> Iterator[RawRecord]:
+        for count, record in enumerate(super().fetch(account, window)):
+            if count == self.crash_after:
+                raise SystemExit("killed between fetch and acknowledgement")
+            yield record

@@ -107,3 +107,24 @@ def test_refused_credentials_end_the_poll_naming_source_and_setting(
         "facebook_ads: HEADWATER_FACEBOOK__ACCESS_TOKEN: "
         "Error validating access token: Session has expired (190/463)"
     )
+
+
+def test_a_poller_killed_before_the_ack_re_pulls_the_window(
+    settings: Settings, unique_name: str
+) -> None:
+    import pytest
+
+    from tests.support.fake_source import CrashingSource
+
+    config = _settings(settings, f"{unique_name}_state")
+    crashing = Poller(CrashingSource(name=unique_name), config, today=lambda: TODAY)
+    with pytest.raises(SystemExit):
+        crashing.run_once()
+    restarted = Poller(FakeSource(name=unique_name), config, today=lambda: TODAY)
+    restarted.prepare()
+    assert restarted.cursors.get("a1") is None  # nothing was acknowledged as complete
+    report = restarted.run_once()
+    assert report.windows["a1"] == Window(date(2026, 11, 21), TODAY)  # the same window again
+    records = _read_all(config, raw_topic(unique_name, "daily"), 10)
+    keys = [key for key, _ in records]
+    assert set(keys) >= {f"a1|2026-11-{d}".encode() for d in range(21, 26)}
