@@ -155,6 +155,27 @@ class ProcessorSettings(_Section):
     )
 
 
+class KpiSettings(_Section):
+    """Campaign KPIs: reporting currency, attribution and which events count."""
+
+    currency: str = Field(default="EUR", description="reporting currency of spend and revenue")
+    rates: dict[str, str] = Field(
+        default={"EUR": "1", "USD": "0.92", "GBP": "1.17", "JPY": "0.0061", "INR": "0.011"},
+        description="JSON map: units of the reporting currency per unit of each currency",
+    )
+    orders_table: str = Field(default="public.orders", description="CDC table of the orders")
+    install_event: str = Field(default="App Installed", description="event counted as install")
+    signup_event: str = Field(default="Sign Up", description="event counted as sign-up")
+    purchase_event: str = Field(default="Charged", description="event counted as purchase")
+    campaign_prefixes: dict[str, str] = Field(
+        default={"fb": "facebook", "gads": "google_ads"},
+        description="JSON map: attribution campaign_id prefix -> ad platform",
+    )
+    uncounted_statuses: list[str] = Field(
+        default=["cancelled", "refunded"], description="order statuses that leave the totals"
+    )
+
+
 class SinkSettings(_Section):
     """The warehouse sinks."""
 
@@ -339,6 +360,7 @@ class Settings(BaseSettings):
     cdc: CdcSettings = CdcSettings()
     processor: ProcessorSettings = ProcessorSettings()
     sink: SinkSettings = SinkSettings()
+    kpis: KpiSettings = KpiSettings()
     facebook: FacebookSettings = FacebookSettings()
     google_ads: GoogleAdsSettings = GoogleAdsSettings()
     clevertap: CleverTapSettings = CleverTapSettings()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sinks import ads, events
+from sinks import ads, events, kpis
 from sinks.base import BatchWriter
 
 
@@ -12,4 +12,6 @@ def writer_and_topics(name: str) -> tuple[BatchWriter, list[str]]:
         return ads.ads_writer(), ads.TOPICS
     if name == "app-events":
         return events.events_writer(), events.TOPICS
+    if name == "kpis":
+        return kpis.kpis_writer(), kpis.TOPICS
     raise KeyError(f"no sink named {name!r}")

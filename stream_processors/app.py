@@ -8,6 +8,7 @@ from headwater.settings import Settings
 from stream_processors.ads import agent as ads_agent
 from stream_processors.cdc import agent as cdc_agent
 from stream_processors.events import agent as events_agent
+from stream_processors.kpis import agent as kpi_agent
 
 
 def build_app(settings: Settings) -> faust.App:
@@ -28,4 +29,5 @@ def build_app(settings: Settings) -> faust.App:
     ads_agent.register(app, settings)
     if settings.clevertap.account_id is not None:  # CleverTap configured
         events_agent.register(app, settings)
+    kpi_agent.register(app, settings)
     return app

@@ -42,21 +42,35 @@ def bytes_topic(app: faust.App, *names: str) -> Any:
     )
 
 
-def relay(app: faust.App, name: str, sources: list[str], transform: Transform) -> None:
+def _transform_or_reject(
+    transform: Transform, topic: str, key: bytes | None, value: bytes | None
+) -> list[Output]:
+    try:
+        return transform(topic, key, value)
+    except RejectedRecord:
+        raise
+    except (ValueError, KeyError, TypeError, EOFError, UnicodeDecodeError) as error:
+        # A record the transform cannot read must not crash-loop the worker: dead-letter it.
+        raise RejectedRecord(f"cannot read the record: {type(error).__name__}: {error}") from error
+
+
+def relay(
+    app: faust.App, name: str, sources: list[str], transform: Transform, stage: str = STAGE
+) -> None:
     """Register an agent that transforms ``sources`` into the topics its outputs name."""
     inputs = bytes_topic(app, *sources)
     outputs: dict[str, Any] = {}
-    dead_letters = bytes_topic(app, dlq_topic(STAGE))
+    dead_letters = bytes_topic(app, dlq_topic(stage))
 
     async def agent(stream: Any) -> None:
         async for event in stream.events():
             message = event.message
-            RECORDS_IN.labels(STAGE, message.topic).inc()
+            RECORDS_IN.labels(stage, message.topic).inc()
             started = time.perf_counter()
             try:
-                produced = transform(message.topic, event.key, event.value)
+                produced = _transform_or_reject(transform, message.topic, event.key, event.value)
             except RejectedRecord as rejected:
-                RECORDS_REJECTED.labels(STAGE, message.topic, reason_label(rejected.reason)).inc()
+                RECORDS_REJECTED.labels(stage, message.topic, reason_label(rejected.reason)).inc()
                 log.warning(
                     "rejected a record",
                     extra={"agent": name, "reason": rejected.reason, "topic": message.topic,
@@ -66,20 +80,20 @@ def relay(app: faust.App, name: str, sources: list[str], transform: Transform) -
                     key=event.key,
                     value=event.value,
                     headers=dlq_headers(
-                        STAGE, rejected.reason, message.topic, message.partition, message.offset
+                        stage, rejected.reason, message.topic, message.partition, message.offset
                     ),
                 )
                 continue
             if not produced:
-                RECORDS_FILTERED.labels(STAGE, message.topic).inc()
+                RECORDS_FILTERED.labels(stage, message.topic).inc()
             for output in produced:
                 topic = outputs.get(output.topic)
                 if topic is None:
                     topic = outputs[output.topic] = bytes_topic(app, output.topic)
                 await topic.send(key=output.key, value=output.value, headers=output.headers)
-                RECORDS_OUT.labels(STAGE, output.topic).inc()
-            PROCESSING_SECONDS.labels(STAGE).observe(time.perf_counter() - started)
+                RECORDS_OUT.labels(stage, output.topic).inc()
+            PROCESSING_SECONDS.labels(stage).observe(time.perf_counter() - started)
             if message.timestamp:
-                EVENT_LAG_SECONDS.labels(STAGE).observe(max(0.0, time.time() - message.timestamp))
+                EVENT_LAG_SECONDS.labels(stage).observe(max(0.0, time.time() - message.timestamp))
 
     app.agent(inputs, name=name)(agent)

@@ -11,6 +11,8 @@ from stream_processors.ads.normalize import TOPIC as ADS
 from stream_processors.cdc.agent import output_topics
 from stream_processors.events.agent import CLEVERTAP
 from stream_processors.events.normalize import TOPIC as EVENTS
+from stream_processors.kpis.agent import CONTRIBUTIONS, KPIS, orders_topic
+from stream_processors.kpis.agent import STAGE as KPI_STAGE
 from stream_processors.relay import STAGE
 
 
@@ -38,7 +40,13 @@ def processor_topics(settings: Settings) -> list[TopicSpec]:
     ]
     outputs = [
         TopicSpec.compacted(name, partitions, replication)
-        for name in [*output_topics(settings), ADS, EVENTS]
+        for name in dict.fromkeys(
+            [*output_topics(settings), orders_topic(settings), ADS, EVENTS, KPIS]
+        )
     ]
-    dead_letters = [TopicSpec(dlq_topic(STAGE), 1, replication, {"cleanup.policy": "delete"})]
-    return cdc_sources + raw_sources + outputs + dead_letters
+    internal = [TopicSpec(CONTRIBUTIONS, partitions, replication, {"cleanup.policy": "delete"})]
+    dead_letters = [
+        TopicSpec(dlq_topic(stage), 1, replication, {"cleanup.policy": "delete"})
+        for stage in (STAGE, KPI_STAGE)
+    ]
+    return cdc_sources + raw_sources + outputs + internal + dead_letters

@@ -67,3 +67,4 @@ def _simple_sink(name: str, doc: str) -> None:
 
 _simple_sink("ad-performance", "Land norm.ads.performance_daily in ad_performance_daily.")
 _simple_sink("app-events", "Land norm.app.events in app_events (each event once).")
+_simple_sink("kpis", "Land metrics.campaigns.kpis_daily in campaign_kpis_daily.")

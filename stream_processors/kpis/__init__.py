@@ -1,0 +1,1 @@
+"""Campaign KPIs per (date, platform, campaign), joined from ads, events and orders."""
