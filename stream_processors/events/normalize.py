@@ -58,9 +58,11 @@ def clevertap_event(
 ) -> dict[str, Any]:
     """The AppEvent of one raw record (its key carries the event name and id)."""
     try:
-        event_name, event_id = split_key((key or b"").decode())
+        event_name, export_id = split_key((key or b"").decode())
     except (ValueError, UnicodeDecodeError) as error:
         raise RejectedRecord(f"key is not event_name|event_id: {key!r}") from error
+    # The export's id is unique within an account; two apps can send identical events.
+    event_id = hashlib.sha256(f"{envelope.account}|{export_id}".encode()).hexdigest()[:32]
     record = envelope.payload
     profile = record.get("profile") if isinstance(record.get("profile"), dict) else {}
     assert isinstance(profile, dict)

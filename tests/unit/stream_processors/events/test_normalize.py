@@ -1,3 +1,4 @@
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -52,7 +53,8 @@ def _event(record: dict[str, object], key: bytes | None = None) -> dict[str, obj
 def test_event_is_typed_attributed_and_in_utc() -> None:
     event = _event(RECORD)
     assert event["event_name"] == "Charged"
-    assert event["event_id"] == event_id("Charged", RECORD)
+    scoped = hashlib.sha256(f"W8R|{event_id('Charged', RECORD)}".encode()).hexdigest()[:32]
+    assert event["event_id"] == scoped  # export ids are unique per account only
     expected = datetime(2026, 11, 19, 19, 1, 50, tzinfo=UTC)  # 00:31:50 +05:30
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
     assert event["occurred_at"] == (expected - epoch) // timedelta(microseconds=1)
