@@ -10,6 +10,7 @@ from headwater import __version__
 from headwater.cli.connectors import connectors
 from headwater.cli.context import pass_settings
 from headwater.cli.poll import backfill, poll
+from headwater.cli.run import run
 from headwater.cli.sandbox import sandbox
 from headwater.cli.services import process, sink
 from headwater.cli.source import source
@@ -42,7 +43,7 @@ def show_settings(settings: Settings, reference: bool) -> None:
         click.echo(settings.model_dump_json(indent=2))
 
 
-for command in (stack, source, connectors, sandbox, process, sink, poll, backfill):
+for command in (stack, source, connectors, sandbox, process, sink, poll, backfill, run):
     cli.add_command(command)
 
 

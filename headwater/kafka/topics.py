@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -59,13 +60,22 @@ def ensure_topics(
     return created
 
 
+def _partitions(admin: AdminClient, name: str, timeout_s: float) -> int:
+    """Partitions of a topic; waits while a just-created topic's metadata propagates."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        topic = admin.list_topics(name, timeout=timeout_s).topics.get(name)
+        count = len(topic.partitions) if topic is not None and topic.error is None else 0
+        if count or time.monotonic() > deadline:
+            return count
+        time.sleep(0.2)
+
+
 def _check_existing(admin: AdminClient, specs: list[TopicSpec], timeout_s: float) -> None:
     if not specs:
         return
-    metadata = admin.list_topics(timeout=timeout_s)
     for spec in specs:
-        topic = metadata.topics.get(spec.name)
-        partitions = len(topic.partitions) if topic is not None else 0
+        partitions = _partitions(admin, spec.name, timeout_s)
         if partitions != spec.partitions:
             raise TopicMismatch(
                 f"topic {spec.name} has {partitions} partitions, {spec.partitions} wanted"

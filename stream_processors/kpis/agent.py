@@ -60,20 +60,9 @@ def register(app: faust.App, settings: Settings) -> None:
     ads_schema = avro_schema("norm/ad_performance_daily")
     events_schema = avro_schema("norm/app_event")
     kpi_schema = avro_schema("metrics/campaign_kpis_daily")
-    order_rows: Any = app.Table(
-        "kpi_order_rows",
-        partitions=partitions,
-        key_type=bytes,
-        key_serializer="raw",
-        value_serializer="json",
-    )
-    kpi_state: Any = app.Table(
-        "kpi_state",
-        partitions=partitions,
-        key_type=bytes,
-        key_serializer="raw",
-        value_serializer="json",
-    )
+    # Keys are raw bytes, values JSON (the app's default serializers).
+    order_rows: Any = app.Table("kpi_order_rows", partitions=partitions, key_type=bytes)
+    kpi_state: Any = app.Table("kpi_state", partitions=partitions, key_type=bytes)
 
     def ads(_topic: str, _key: bytes | None, value: bytes | None) -> list[Output]:
         if value is None:

@@ -1,0 +1,48 @@
+"""What to supervise and how: the child's command, and the restart policy."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+#: Exit status of ``headwater`` on a Terminal error (bad setting, refused credentials, usage):
+#: starting the same command again cannot fix it.
+TERMINAL_EXIT_CODES = frozenset({2})
+
+
+@dataclass(frozen=True)
+class ChildSpec:
+    """One long-running process: its name, command line, extra environment and metrics port."""
+
+    name: str
+    argv: tuple[str, ...]
+    env: Mapping[str, str] = field(default_factory=dict)
+    port: int | None = None
+
+    @property
+    def metrics_url(self) -> str | None:
+        """Where its /metrics answers, when it has a port."""
+        return None if self.port is None else f"http://127.0.0.1:{self.port}/metrics"
+
+
+@dataclass(frozen=True)
+class RestartPolicy:
+    """Exponential backoff between restarts, and when a crash loop is given up.
+
+    A crash is "fast" when the child ran less than ``stable_after_s``; the backoff grows
+    with each fast crash in a row and starts over after a child stayed up that long. After
+    ``max_attempts`` fast crashes in a row the child is not started again.
+    """
+
+    initial_delay_s: float = 1.0
+    max_delay_s: float = 30.0
+    factor: float = 2.0
+    stable_after_s: float = 60.0
+    max_attempts: int = 5
+    stop_timeout_s: float = 30.0
+    terminal_exit_codes: frozenset[int] = TERMINAL_EXIT_CODES
+
+    def delay(self, fast_crashes: int) -> float:
+        """Seconds to wait before the next start, after this many fast crashes in a row."""
+        exponent = max(0, fast_crashes - 1)
+        return float(min(self.max_delay_s, self.initial_delay_s * self.factor**exponent))

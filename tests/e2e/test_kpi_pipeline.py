@@ -1,0 +1,215 @@
+"""Campaign KPIs end to end: the whole pipeline against the sandbox APIs and the workload.
+
+Every campaign_kpis_daily row is checked against KPIs computed independently here, in SQL
+over the warehouse base tables (ad_performance_daily, app_events, the orders mirror; the
+first two are checked against the sandboxes' ground truth by test_api_pipeline), equal to
+the cent: after the first run; after the Faust worker was killed and restarted; and after a
+restatement, late CleverTap events, an order cancelled and one deleted.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from headwater.settings import KpiSettings, Settings
+from sandbox.apis import SandboxApis, sandbox_apis
+from sandbox.workload import run_workload
+from tests.conftest import wait_for
+from tests.support.cdc import Pipeline, cdc_pipeline
+from tests.support.services import Service, headwater
+
+KPI_COLUMNS = ("impressions", "clicks", "spend", "conversions", "installs", "signups",
+               "purchases", "orders", "revenue")  # fmt: skip
+
+
+def _reference_sql(orders_mirror: str, kpis: KpiSettings) -> str:
+    rates = ", ".join(f"('{code}', {Decimal(rate)})" for code, rate in kpis.rates.items())
+    platforms = " ".join(
+        f"WHEN '{prefix}' THEN '{platform}'" for prefix, platform in kpis.campaign_prefixes.items()
+    )
+    attributed = f"CASE split_part(campaign_id, '-', 1) {platforms} END"
+    uncounted = ", ".join(f"'{status}'" for status in kpis.uncounted_statuses)
+    return f"""
+    WITH rates(currency, rate) AS (VALUES {rates}),
+    ads AS (
+        SELECT date, platform, campaign_id, sum(impressions) AS impressions,
+               sum(clicks) AS clicks, sum(spend * r.rate) AS spend, sum(conversions) AS conversions
+        FROM ad_performance_daily a JOIN rates r USING (currency) GROUP BY 1, 2, 3),
+    events AS (
+        SELECT (occurred_at AT TIME ZONE 'UTC')::date AS date, {attributed} AS platform,
+               substr(campaign_id, strpos(campaign_id, '-') + 1) AS campaign_id,
+               count(*) FILTER (WHERE event_name = '{kpis.install_event}') AS installs,
+               count(*) FILTER (WHERE event_name = '{kpis.signup_event}') AS signups,
+               count(*) FILTER (WHERE event_name = '{kpis.purchase_event}') AS purchases
+        FROM app_events WHERE {attributed} IS NOT NULL GROUP BY 1, 2, 3),
+    orders AS (
+        SELECT (created_at AT TIME ZONE 'UTC')::date AS date, {attributed} AS platform,
+               substr(campaign_id, strpos(campaign_id, '-') + 1) AS campaign_id,
+               count(*) FILTER (WHERE status NOT IN ({uncounted})) AS orders,
+               coalesce(sum(amount * r.rate) FILTER (WHERE status NOT IN ({uncounted})), 0)
+                 AS revenue
+        FROM {orders_mirror} o JOIN rates r USING (currency)
+        WHERE {attributed} IS NOT NULL GROUP BY 1, 2, 3)
+    SELECT date::text, platform, campaign_id,
+           coalesce(ads.impressions, 0), coalesce(ads.clicks, 0),
+           round(coalesce(ads.spend, 0), 2), coalesce(ads.conversions, 0),
+           coalesce(events.installs, 0), coalesce(events.signups, 0),
+           coalesce(events.purchases, 0), coalesce(orders.orders, 0),
+           round(coalesce(orders.revenue, 0), 2)
+    FROM ads FULL JOIN events USING (date, platform, campaign_id)
+             FULL JOIN orders USING (date, platform, campaign_id)
+    """
+
+
+def _rows(dsn: str, sql: str) -> dict[tuple[str, str, str], tuple[Any, ...]]:
+    with psycopg.connect(dsn) as warehouse:
+        return {
+            (row[0], row[1], row[2]): tuple(Decimal(v) for v in row[3:])
+            for row in warehouse.execute(sql).fetchall()  # type: ignore[arg-type]
+        }
+
+
+def _kpis(dsn: str) -> dict[tuple[str, str, str], tuple[Any, ...]]:
+    return _rows(
+        dsn,
+        "SELECT date::text, platform, campaign_id, impressions, clicks, round(spend, 2), "
+        "conversions, installs, signups, purchases, orders, round(revenue, 2) "
+        "FROM campaign_kpis_daily",
+    )
+
+
+def _differences(line: KpiPipeline) -> list[str]:
+    reference = _rows(line.cdc.warehouse_dsn, _reference_sql(line.orders_mirror, KpiSettings()))
+    actual = _kpis(line.cdc.warehouse_dsn)
+    zero = tuple(Decimal(0) for _ in KPI_COLUMNS)
+    problems = [
+        f"{key}: kpis {actual.get(key)} != reference {expected}"
+        for key, expected in reference.items()
+        if actual.get(key, zero) != expected
+    ]
+    problems += [
+        f"{key}: kpis {values} has no reference"
+        for key, values in actual.items()
+        if key not in reference and values != zero
+    ]
+    return problems
+
+
+class KpiPipeline:
+    """The CDC pipeline plus the sandbox APIs, pollers, processor and every sink."""
+
+    def __init__(self, cdc: Pipeline, apis: SandboxApis, logs: Path) -> None:
+        self.cdc = cdc
+        self.apis = apis
+        self.orders_mirror = f'"{cdc.schema}".src_orders'
+        tag = uuid.uuid4().hex[:8]
+        self.env = (
+            cdc.env
+            | apis.environment()
+            | {
+                "HEADWATER_KPIS__ORDERS_TABLE": f"{cdc.schema}.orders",
+                "HEADWATER_POLLER__BACKFILL_DAYS": "6",
+                "HEADWATER_POLLER__STATE_TOPIC": f"e2e.poller_state.{tag}",
+                "HEADWATER_CLEVERTAP__EVENTS": json.dumps(["App Installed", "Sign Up", "Charged"]),
+                "HEADWATER_PROCESSOR__PSEUDONYMIZATION_KEY": secrets.token_hex(16),
+            }
+        )
+        cdc.processor.env |= self.env
+        cdc.sink.env |= self.env
+        self.sinks = [
+            Service(name, ["sink", name, "--group-id", f"e2e-{name}-{tag}"], self.env, logs)
+            for name in ("ad-performance", "app-events", "kpis")
+        ]
+
+    def poll_all(self) -> None:
+        for source in ("facebook_ads", "google_ads", "clevertap"):
+            done = headwater("poll", source, "--once", env=self.env, timeout=600)
+            assert done.returncode == 0, f"poll {source}:\n{done.stdout}\n{done.stderr}"
+
+    def converged(self) -> bool:
+        return not _differences(self)
+
+
+@pytest.fixture
+def pipeline(settings: Settings, tmp_path: Path) -> Iterator[KpiPipeline]:
+    apis = sandbox_apis(
+        settings.sandbox.model_copy(
+            update={"facebook_port": 0, "google_ads_port": 0, "clevertap_port": 0}
+        ),
+        daily_events={"App Installed": 120, "App Launched": 50, "Sign Up": 60, "Charged": 50},
+        facebook_accounts=["act_7100001"],
+        google_customers=["7100000001"],
+        clevertap_account="KPI-E2E-0001",
+    )
+    with apis, cdc_pipeline(settings, tmp_path, customers=200, orders=600) as cdc:
+        line = KpiPipeline(cdc, apis, tmp_path)
+        try:
+            yield line
+        finally:
+            for service in line.sinks:
+                service.stop()
+
+
+def _attributed_order(dsn: str, schema: str, status: str) -> int:
+    with psycopg.connect(dsn) as source:
+        row = source.execute(
+            f'SELECT id FROM "{schema}".orders WHERE campaign_id ~ %s AND status = %s '
+            "ORDER BY id LIMIT 1",
+            (r"^(fb|gads)-", status),
+        ).fetchone()
+    assert row is not None, f"no attributed {status} order"
+    return int(row[0])
+
+
+def test_kpis_equal_an_independent_sql_reference_through_faults_and_changes(
+    pipeline: KpiPipeline,
+) -> None:
+    line, cdc = pipeline, pipeline.cdc
+    cdc.run("source", "setup")
+    cdc.processor.start()
+    cdc.sink.start()
+    for sink in line.sinks:
+        sink.start()
+    cdc.run("connectors", "apply")
+    line.poll_all()
+    run_workload(cdc.source_dsn, rate=300, changes=1_500, seed=31, schema=cdc.schema)
+    what = lambda: "\n".join(_differences(line)[:10]) + "\n" + cdc.processor.log_tail()  # noqa: E731
+    wait_for(line.converged, timeout_s=300, interval_s=3, what=f"KPIs = reference\n{what()}")
+
+    # Kill -9 the Faust worker with work in flight; its state comes back from the changelog.
+    workload = run_workload(cdc.source_dsn, rate=None, changes=300, seed=37, schema=cdc.schema)
+    assert workload.changes >= 300
+    cdc.processor.kill()
+    cdc.processor.start()
+
+    # Restatement, late events, an order cancelled and one deleted.
+    line.apis.restate()
+    line.poll_all()
+    cancelled = _attributed_order(cdc.source_dsn, cdc.schema, "paid")
+    deleted = _attributed_order(cdc.source_dsn, cdc.schema, "pending")
+    with psycopg.connect(cdc.source_dsn, autocommit=True) as source:
+        source.execute(
+            f"UPDATE \"{cdc.schema}\".orders SET status = 'cancelled', updated_at = now() "
+            "WHERE id = %s",
+            (cancelled,),
+        )
+        source.execute(f'DELETE FROM "{cdc.schema}".orders WHERE id = %s', (deleted,))
+    started = time.monotonic()
+    wait_for(line.converged, timeout_s=300, interval_s=3, what=f"after changes\n{what()}")
+    assert time.monotonic() - started < 300
+    with psycopg.connect(cdc.warehouse_dsn) as warehouse:
+        statuses = warehouse.execute(
+            f"SELECT id, status FROM {line.orders_mirror} WHERE id = ANY(%s)",
+            ([cancelled, deleted],),
+        ).fetchall()
+    assert statuses == [(cancelled, "cancelled")]  # the deleted order is gone from the mirror
