@@ -31,15 +31,20 @@ def wait_for(
     timeout_s: float = 30.0,
     interval_s: float = 0.2,
     what: str = "",
+    on_timeout: Callable[[], str] | None = None,
 ) -> T:
-    """Poll until condition returns something truthy; fail the test with `what` on timeout."""
+    """Poll until condition returns something truthy; fail the test with `what` on timeout.
+
+    ``on_timeout`` adds diagnostics gathered at the moment of failure (e.g. log tails).
+    """
     deadline = time.monotonic() + timeout_s
     while True:
         value = condition()
         if value:
             return value
         if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout_s}s waiting for {what or condition}")
+            details = f"\n{on_timeout()}" if on_timeout is not None else ""
+            pytest.fail(f"timed out after {timeout_s}s waiting for {what or condition}{details}")
         time.sleep(interval_s)
 
 
