@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-
 #: Runs last: it leaves >100,000 records on the shared topics, which every later processor
 #: started from the beginning would have to read first.
 LAST = "test_api_pipeline.py"
