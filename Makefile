@@ -49,8 +49,8 @@ stack-down: $(INSTALLED)  ## stop what stack-up started
 stack-status: $(INSTALLED)  ## which parts of the stack are up
 	$(BIN)/headwater stack status
 
-demo: stack-up  ## run the system (for now: the stack; the pipeline lands with the next issues)
-	@eval "$$($(BIN)/headwater stack env)" && $(BIN)/headwater stack status
+demo: $(INSTALLED)  ## the whole system, watched live (DURATION=60: stop after 60 s and reconcile)
+	$(BIN)/headwater demo $(if $(DURATION),--duration $(DURATION))
 
 clean:  ## remove the virtualenv and caches (not the stack's state)
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

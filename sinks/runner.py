@@ -169,7 +169,13 @@ class SinkRunner:
             try:
                 stats = self._write(batch)
                 break
-            except (psycopg.OperationalError, WarehouseUnavailable) as error:
+            except (
+                psycopg.OperationalError,
+                psycopg.errors.UniqueViolation,  # another writer inserted the key meanwhile
+                psycopg.errors.SerializationFailure,
+                psycopg.errors.DeadlockDetected,
+                WarehouseUnavailable,
+            ) as error:
                 metrics.RETRIES.labels(self.group_id).inc()
                 if attempt == MAX_ATTEMPTS:
                     raise WarehouseUnavailable(f"batch failed {attempt} times: {error}") from error

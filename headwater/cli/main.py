@@ -9,6 +9,7 @@ import click
 from headwater import __version__
 from headwater.cli.connectors import connectors
 from headwater.cli.context import pass_settings
+from headwater.cli.demo import demo
 from headwater.cli.poll import backfill, poll
 from headwater.cli.run import run
 from headwater.cli.sandbox import sandbox
@@ -43,7 +44,7 @@ def show_settings(settings: Settings, reference: bool) -> None:
         click.echo(settings.model_dump_json(indent=2))
 
 
-for command in (stack, source, connectors, sandbox, process, sink, poll, backfill, run):
+for command in (stack, source, connectors, sandbox, process, sink, poll, backfill, run, demo):
     cli.add_command(command)
 
 

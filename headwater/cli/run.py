@@ -76,6 +76,8 @@ def run(settings: Settings, duration: float | None, base_port: int, group_prefix
         run_setup_step(step, run_dir, environment, _say)
     for source in missing_pollers(settings):
         _say(f"not polling {source}: its credentials or accounts are not configured")
+    if not any(child.name == "sink-kpis" for child in children):
+        _say("no campaign KPI sink in this installation: campaign_kpis_daily is not written")
     with stop_on_signals(on_repeat=supervisor.hurry) as stop:
         supervisor.start()
         click.echo("services and their metrics:")

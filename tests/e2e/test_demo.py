@@ -122,7 +122,8 @@ class DemoRun:
         base_port = _free_port_block(8)
         return subprocess.run(
             [sys.executable, "-m", "headwater.cli.main", "demo", "--duration", "60",
-             "--base-port", str(base_port), "--group-prefix", self.group_prefix],
+             "--base-port", str(base_port), "--group-prefix", self.group_prefix,
+             "--drain-timeout", "60"],
             env=self.env,
             capture_output=True,
             text=True,
@@ -141,11 +142,13 @@ class DemoRun:
             )
             warehouse.execute("DELETE FROM app_events WHERE account_id = %s", (self.clevertap,))
         admin = make_admin(self.settings.kafka)
-        for future in admin.delete_topics([self.state_topic], operation_timeout=30).values():
-            future.result()
         groups = [self.line.env["HEADWATER_PROCESSOR__APP_ID"], *self.sink_groups()]
-        for future in admin.delete_consumer_groups(groups).values():
-            with contextlib.suppress(KafkaException):  # a group that never committed
+        futures = [
+            *admin.delete_topics([self.state_topic], operation_timeout=30).values(),
+            *admin.delete_consumer_groups(groups).values(),
+        ]
+        for future in futures:
+            with contextlib.suppress(KafkaException):  # never created: nothing to delete
                 future.result()
 
 
