@@ -19,4 +19,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in Path(item.path).parents:
             item.add_marker(pytest.mark.e2e)
-    items.sort(key=lambda item: {FIRST: 0, LAST: 2}.get(Path(item.path).name, 1))
+    e2e = [item for item in items if here in Path(item.path).parents]
+    rank = {FIRST: 0, LAST: 2}
+    e2e.sort(key=lambda item: rank.get(Path(item.path).name, 1))
+    items[:] = [item for item in items if item not in e2e] + e2e  # other tiers first
