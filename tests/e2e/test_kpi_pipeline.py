@@ -13,6 +13,7 @@ import json
 import secrets
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,9 @@ from tests.conftest import wait_for
 from tests.support.cdc import Pipeline, cdc_pipeline
 from tests.support.progress import group_caught_up, sink_caught_up
 from tests.support.services import Service, headwater
+from tests.support.truth import truth_ad_totals, warehouse_ad_totals
 
+BACKFILL_DAYS = 6
 KPI_COLUMNS = (
     "impressions",
     "clicks",
@@ -127,7 +130,7 @@ class KpiPipeline:
             | apis.environment()
             | {
                 "HEADWATER_KPIS__ORDERS_TABLE": f"{cdc.schema}.orders",
-                "HEADWATER_POLLER__BACKFILL_DAYS": "6",
+                "HEADWATER_POLLER__BACKFILL_DAYS": str(BACKFILL_DAYS),
                 "HEADWATER_POLLER__STATE_TOPIC": f"e2e.poller_state.{tag}",
                 "HEADWATER_CLEVERTAP__EVENTS": json.dumps(["App Installed", "Sign Up", "Charged"]),
                 "HEADWATER_PROCESSOR__PSEUDONYMIZATION_KEY": secrets.token_hex(16),
@@ -187,6 +190,15 @@ class KpiPipeline:
         except psycopg.errors.UndefinedTable:
             return False  # the sinks have not created their tables yet
 
+    def ads_equal_truth(self) -> bool:
+        """The reference's ad inputs equal the sandboxes' ground truth (to the cent)."""
+        today = datetime.now(UTC).date()
+        days = [today - timedelta(days=n) for n in range(BACKFILL_DAYS + 1)]
+        truth = truth_ad_totals(self.apis, days)
+        return bool(truth) and truth == warehouse_ad_totals(
+            self.cdc.warehouse_dsn, self.apis, days[-1]
+        )
+
 
 @pytest.fixture
 def pipeline(settings: Settings, tmp_path: Path) -> Iterator[KpiPipeline]:
@@ -235,6 +247,7 @@ def test_kpis_equal_an_independent_sql_reference_through_faults_and_changes(
     # Not before everything landed: empty tables would agree with an empty reference.
     wait_for(line.settled, timeout_s=900, interval_s=5, what="pipeline caught up", on_timeout=what)
     wait_for(line.converged, timeout_s=300, interval_s=5, what="KPIs = reference", on_timeout=what)
+    assert line.ads_equal_truth()
 
     # Kill -9 the Faust worker with work in flight; its state comes back from the changelog.
     workload = run_workload(cdc.source_dsn, rate=None, changes=300, seed=37, schema=cdc.schema)
@@ -256,6 +269,7 @@ def test_kpis_equal_an_independent_sql_reference_through_faults_and_changes(
         source.execute(f'DELETE FROM "{cdc.schema}".orders WHERE id = %s', (deleted,))
     wait_for(line.settled, timeout_s=600, interval_s=5, what="changes landed", on_timeout=what)
     wait_for(line.converged, timeout_s=300, interval_s=5, what="after changes", on_timeout=what)
+    assert line.ads_equal_truth()  # the restated truth, this time
     with psycopg.connect(cdc.warehouse_dsn) as warehouse:
         statuses = warehouse.execute(
             f"SELECT id, status FROM {line.orders_mirror} WHERE id = ANY(%s)",
