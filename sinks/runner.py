@@ -84,6 +84,9 @@ class SinkRunner:
             connection = psycopg.connect(self._dsn, connect_timeout=10)
         except psycopg.OperationalError as error:
             raise WarehouseUnavailable(f"cannot connect to the warehouse: {error}") from error
+        # Sinks starting together on a new warehouse would race on CREATE ... IF NOT EXISTS
+        # (not concurrency-safe in PostgreSQL): one prepares at a time.
+        connection.execute("SELECT pg_advisory_xact_lock(hashtext('headwater.sink.prepare'))")
         OffsetStore.prepare(connection)
         self.writer.prepare(connection)
         if self._replay:
