@@ -219,6 +219,10 @@ class ConnectClient:
         """Stop the connector and shut its tasks down; its config and offsets stay."""
         self._request("PUT", f"/connectors/{_segment(name)}/stop")
 
+    def pause(self, name: str) -> None:
+        """Pause the connector's tasks (they keep their resources; the slot is held, idle)."""
+        self._request("PUT", f"/connectors/{_segment(name)}/pause")
+
     def resume(self, name: str) -> None:
         """Resume a stopped or paused connector."""
         self._request("PUT", f"/connectors/{_segment(name)}/resume")

@@ -4,18 +4,39 @@ from __future__ import annotations
 
 import json
 import logging
+import platform
 import threading
 from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Gauge,
+    generate_latest,
+)
 
 from headwater.errors import ConfigurationError
 
 ReadinessCheck = Callable[[], bool]
 
 log = logging.getLogger(__name__)
+
+BUILD_INFO = Gauge("headwater_build_info", "The running build (always 1)", ["version", "python"])
+
+
+def build_version() -> str:
+    """The installed Headwater distribution's version."""
+    try:
+        return version("headwater")
+    except PackageNotFoundError:  # run from a source tree without installing
+        return "unknown"
+
+
+BUILD_INFO.labels(build_version(), platform.python_version()).set(1)
 
 
 class HealthServer:

@@ -36,6 +36,7 @@ PORT_OFFSETS = {
     "poll-facebook_ads": 5,
     "poll-google_ads": 6,
     "poll-clevertap": 7,
+    "cdc-monitor": 8,
 }
 PORTS_NEEDED = max(PORT_OFFSETS.values()) + 1
 
@@ -169,6 +170,8 @@ def pipeline_children(
         for name in sinks
     ]
     commands += [(f"poll-{source}", ("poll", source)) for source in configured_pollers(settings)]
+    if setup_steps(settings):  # CDC is configured: watch the connector and its slot
+        commands.append(("cdc-monitor", ("connectors", "monitor")))
     return [
         ChildSpec(name, (*HEADWATER, *args), port=base_port + PORT_OFFSETS[name])
         for name, args in commands

@@ -243,12 +243,23 @@ class PollerSettings(_Section):
     """Schedule and history of the API pollers."""
 
     interval_s: float = Field(default=300.0, gt=0, description="seconds between poll runs")
+    stale_after_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="age of the last successful run that makes a source stale "
+        "(alert; default 3 x interval_s)",
+    )
     backfill_days: int = Field(
         default=30, ge=0, description="history pulled on the first run of a new account"
     )
     state_topic: str = Field(
         default="headwater.poller_state", description="compacted topic of poller cursors"
     )
+
+    @property
+    def stale_after(self) -> float:
+        """Seconds after the last success when the source counts as stale."""
+        return self.stale_after_s if self.stale_after_s is not None else 3 * self.interval_s
 
 
 class SandboxSettings(_Section):

@@ -110,6 +110,8 @@ class Poller:
         self.cursors.ensure_topic()
         self.cursors.load()
         metrics.LOOKBACK_DAYS.labels(self.source.name).set(self.source.default_lookback_days)
+        metrics.INTERVAL.labels(self.source.name).set(self.settings.poller.interval_s)
+        metrics.STALE_AFTER.labels(self.source.name).set(self.settings.poller.stale_after)
         self._prepared = True
 
     def window_for(self, account: str) -> Window:

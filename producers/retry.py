@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from headwater.errors import is_transient
+from producers import metrics
 from producers.base import RateLimited
 
 T = TypeVar("T")
@@ -39,8 +40,12 @@ def with_retries(
     what: str,
     sleep: Callable[[float], None] = time.sleep,
     on_retry: Callable[[BaseException, float], None] | None = None,
+    source: str | None = None,
 ) -> T:
-    """Run ``call``; retry it on transient errors up to the policy's attempts, else raise."""
+    """Run ``call``; retry it on transient errors up to the policy's attempts, else raise.
+
+    With ``source``, the time slept counts in ``headwater_poller_backoff_seconds_total``.
+    """
     for attempt in range(1, policy.attempts + 1):
         try:
             return call()
@@ -59,5 +64,7 @@ def with_retries(
             )
             if on_retry is not None:
                 on_retry(error, delay)
+            if source is not None:
+                metrics.slept(source, "retry", delay)
             sleep(delay)
     raise AssertionError("unreachable")  # pragma: no cover

@@ -12,6 +12,7 @@ from confluent_kafka import (
     OFFSET_BEGINNING,
     Consumer,
     KafkaError,
+    KafkaException,
     Message,
     Producer,
     TopicPartition,
@@ -28,6 +29,8 @@ from sinks.offsets import OffsetStore
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+#: Seconds between refreshes of the lag gauge of every assigned partition.
+LAG_REFRESH_S = 5.0
 
 
 class SinkRunner:
@@ -53,6 +56,7 @@ class SinkRunner:
         self._consumer: Consumer | None = None
         self._producer: Producer | None = None
         self._pending: list[SinkRecord] = []
+        self._lag_refreshed_at = 0.0
         self.assigned = threading.Event()
         self._replay = replay
 
@@ -72,6 +76,7 @@ class SinkRunner:
                 self._collect(consumer, stop)
                 if self._pending:
                     self._flush()
+                self._refresh_lag(consumer)
             if self._pending:
                 self._flush()
         finally:
@@ -242,6 +247,24 @@ class SinkRunner:
         )
         for source_us in stats.source_times_us:
             metrics.COMMIT_LATENCY.labels(sink).observe(max(0.0, committed_at - source_us / 1e6))
+
+    def _refresh_lag(self, consumer: Consumer) -> None:
+        """Lag of every assigned partition, so an idle or stuck sink still reports it."""
+        now = time.monotonic()
+        if now - self._lag_refreshed_at < LAG_REFRESH_S:
+            return
+        self._lag_refreshed_at = now
+        try:
+            positions = consumer.position(consumer.assignment())
+        except KafkaException as error:  # lag monitoring must not stop the sink
+            log.warning("lag refresh failed", extra={"sink": self.group_id, "error": str(error)})
+            return
+        for position in positions:
+            _, high = consumer.get_watermark_offsets(position, cached=True)
+            if position.offset >= 0 and high >= 0:
+                metrics.CONSUMER_LAG.labels(
+                    self.group_id, position.topic, str(position.partition)
+                ).set(max(0, high - position.offset))
 
     def _commit_to_kafka(self, batch: list[SinkRecord]) -> None:
         """Mirror the warehouse offsets to Kafka, for lag monitoring only."""

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import logging
-import signal
-import threading
 from collections.abc import Sequence
-from types import FrameType
 
 import psycopg
 
-from headwater.errors import DependencyUnavailable
 from headwater.http import HealthServer
-from headwater.kafka.clients import check_reachable, make_admin
+from headwater.kafka.clients import kafka_reachable, make_admin
 from headwater.kafka.topics import TopicSpec, ensure_topics
+from headwater.lifecycle import stop_on_signals
 from headwater.settings import Settings
 from sinks.base import BatchWriter
 from sinks.dlq import DLQ_TOPIC
@@ -31,13 +28,6 @@ def _warehouse_reachable(dsn: str) -> bool:
     return True
 
 
-def _kafka_reachable(settings: Settings) -> bool:
-    try:
-        return check_reachable(settings.kafka, timeout_s=2) > 0
-    except DependencyUnavailable:
-        return False
-
-
 def serve(
     settings: Settings,
     writer: BatchWriter,
@@ -51,17 +41,10 @@ def serve(
         [TopicSpec(DLQ_TOPIC, 1, settings.kafka.replication_factor, {"cleanup.policy": "delete"})],
     )
     runner = SinkRunner(settings, writer, topics, group_id, replay=from_beginning)
-    stop = threading.Event()
-
-    def on_signal(number: int, _frame: FrameType | None) -> None:
-        log.info("stopping", extra={"signal": signal.Signals(number).name})
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = stop_on_signals()
     dsn = settings.warehouse.dsn.get_secret_value() if settings.warehouse.dsn else ""
     checks = {
-        "kafka": lambda: _kafka_reachable(settings),
+        "kafka": lambda: kafka_reachable(settings.kafka),
         "warehouse": lambda: _warehouse_reachable(dsn),
         "assigned": runner.assigned.is_set,
     }

@@ -9,6 +9,7 @@ from stream_processors.ads import agent as ads_agent
 from stream_processors.cdc import agent as cdc_agent
 from stream_processors.events import agent as events_agent
 from stream_processors.kpis import agent as kpi_agent
+from stream_processors.monitor import prometheus_monitor
 
 
 def build_app(settings: Settings) -> faust.App:
@@ -25,6 +26,7 @@ def build_app(settings: Settings) -> faust.App:
         producer_acks=-1,
         processing_guarantee="at_least_once",
     )
+    app.monitor = prometheus_monitor()
     cdc_agent.register(app, settings)
     ads_agent.register(app, settings)
     if settings.clevertap.account_id is not None:  # CleverTap configured

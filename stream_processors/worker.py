@@ -6,22 +6,14 @@ import logging
 
 import faust
 
-from headwater.errors import DependencyUnavailable
 from headwater.http import HealthServer
-from headwater.kafka.clients import check_reachable, make_admin
+from headwater.kafka.clients import kafka_reachable, make_admin
 from headwater.kafka.topics import ensure_topics
 from headwater.settings import Settings
 from stream_processors.app import build_app
 from stream_processors.topics import processor_topics
 
 log = logging.getLogger(__name__)
-
-
-def _kafka_reachable(settings: Settings) -> bool:
-    try:
-        return check_reachable(settings.kafka, timeout_s=2) > 0
-    except DependencyUnavailable:
-        return False
 
 
 def _assigned(app: faust.App) -> bool:
@@ -34,7 +26,7 @@ def run(settings: Settings) -> None:
     if created:
         log.info("created topics", extra={"topics": created})
     app = build_app(settings)
-    checks = {"kafka": lambda: _kafka_reachable(settings), "assigned": lambda: _assigned(app)}
+    checks = {"kafka": lambda: kafka_reachable(settings.kafka), "assigned": lambda: _assigned(app)}
     with HealthServer(settings.http.host, settings.http.port, checks):
         worker = faust.Worker(
             app,

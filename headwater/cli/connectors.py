@@ -160,3 +160,12 @@ def snapshot(settings: Settings, tables: tuple[str, ...]) -> None:
         )
     signal = request_incremental_snapshot(settings, list(tables))
     click.echo(f"incremental snapshot of {', '.join(tables)} requested (signal {signal})")
+
+
+@connectors.command()
+@pass_settings
+def monitor(settings: Settings) -> None:
+    """Export connector, task and replication slot state on /metrics until SIGTERM."""
+    from connectors.monitor import serve
+
+    serve(settings)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import signal
 import sys
-import threading
 from datetime import datetime
-from types import FrameType
 
 import click
 
 from headwater.cli.context import pass_settings
 from headwater.http import HealthServer
+from headwater.kafka.clients import kafka_reachable
+from headwater.lifecycle import stop_on_signals
 from headwater.settings import Settings
 from producers.base import Window
 from producers.poller import Poller, PollReport
@@ -40,14 +39,9 @@ def poll(settings: Settings, source: str, once: bool) -> None:
         report = poller.run_once()
         _report(report)
         sys.exit(0 if report.ok else 1)
-    stop = threading.Event()
-
-    def on_signal(_number: int, _frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    with HealthServer(settings.http.host, settings.http.port, {"prepared": lambda: True}):
+    stop = stop_on_signals()
+    checks = {"kafka": lambda: kafka_reachable(settings.kafka), "prepared": lambda: True}
+    with HealthServer(settings.http.host, settings.http.port, checks):
         poller.run_forever(stop)
 
 

@@ -65,3 +65,11 @@ def check_reachable(settings: KafkaSettings, timeout_s: float = 5.0) -> int:
             f"Kafka at {settings.bootstrap_servers} did not answer: {error}"
         ) from error
     return len(metadata.brokers)
+
+
+def kafka_reachable(settings: KafkaSettings, timeout_s: float = 2.0) -> bool:
+    """The readiness form of :func:`check_reachable`: whether a broker answered."""
+    try:
+        return check_reachable(settings, timeout_s) > 0
+    except DependencyUnavailable:
+        return False

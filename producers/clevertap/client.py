@@ -21,6 +21,7 @@ from requests.exceptions import InvalidSchema, InvalidURL, MissingSchema
 
 from headwater.errors import ConfigurationError, Terminal
 from headwater.settings import CleverTapSettings
+from producers import metrics
 from producers.base import (
     ApiUnavailable,
     AuthenticationFailed,
@@ -81,6 +82,9 @@ def _either(
     )
 
 
+SOURCE = "clevertap"
+#: The ``endpoint`` label of each kind of request.
+ENDPOINTS = ("events_export", "events_page")
 _EXPIRED = "the export's cursor expired: restart the export"
 _CONCURRENCY = "too many concurrent requests: back off"
 _CREDENTIALS = f"the API refused the credentials; check {CREDENTIAL_SETTINGS}"
@@ -145,6 +149,7 @@ class CleverTapClient:
         self.timeout_s = timeout_s
         self._sleep = sleep
         self._on_retry = on_retry
+        metrics.declare_source(SOURCE, ENDPOINTS)
         self._session = session or requests.Session()
         self._session.headers.update(
             {
@@ -186,6 +191,7 @@ class CleverTapClient:
             f"start export of {event_name!r} {since}..{until}",
             ExportStarted,
             "POST",
+            "events_export",
             params={"batch_size": self.batch_size},
             json=body,
             # Content-Type only where there is a body: "POST requests also require
@@ -197,15 +203,24 @@ class CleverTapClient:
 
     def read_page(self, cursor: str) -> EventsPage:
         """Step 2: one page of records and the cursor of the next one."""
-        return self._call("read export page", EventsPage, "GET", params={"cursor": cursor})
+        return self._call(
+            "read export page", EventsPage, "GET", "events_page", params={"cursor": cursor}
+        )
 
-    def _call(self, what: str, model: type[ModelT], method: str, **request: Any) -> ModelT:
+    def _call(
+        self, what: str, model: type[ModelT], method: str, endpoint: str, **request: Any
+    ) -> ModelT:
+        def attempt() -> ModelT:
+            with metrics.api_request(SOURCE, endpoint):
+                return self._attempt(what, model, method, request)
+
         return with_retries(
-            lambda: self._attempt(what, model, method, request),
+            attempt,
             self.retry_policy,
             f"clevertap {what}",
             sleep=self._sleep,
             on_retry=self._on_retry,
+            source=SOURCE,
         )
 
     def _attempt(

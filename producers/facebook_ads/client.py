@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 from pydantic import BaseModel, ValidationError
 
+from producers import metrics
 from producers.base import ApiUnavailable, RateLimited, Window
 from producers.facebook_ads.errors import ReportRunFailed, ReportRunTimedOut, resolve
 from producers.facebook_ads.models import (
@@ -38,6 +39,9 @@ log = logging.getLogger(__name__)
 JsonObject = dict[str, Any]
 M = TypeVar("M", bound=BaseModel)
 REDACTED = "***"
+SOURCE = "facebook_ads"
+#: The ``endpoint`` label of each kind of request.
+ENDPOINTS = ("insights", "report_run", "report_status", "report_results")
 
 
 @dataclass(frozen=True)
@@ -98,13 +102,16 @@ class InsightsClient:
         self.usage_pct = 0.0
         self.requests_sent = 0
         self.paused_s = 0.0
+        metrics.declare_source(SOURCE, ENDPOINTS)
 
     def insights(
         self, account_id: str, window: Window, fields: Sequence[str], level: str = "ad"
     ) -> Iterator[JsonObject]:
         """Every daily row of the window, synchronously, following ``paging.next``."""
         params = self._query(window, fields, level)
-        yield from self._pages(self._url(f"act_{account_id}/insights"), params, "insights")
+        yield from self._pages(
+            self._url(f"act_{account_id}/insights"), params, "insights", "insights"
+        )
 
     def insights_report(
         self, account_id: str, window: Window, fields: Sequence[str], level: str = "ad"
@@ -124,7 +131,9 @@ class InsightsClient:
             yield from self.insights_report(account_id, second, fields, level)
             return
         params = {"limit": str(self._page_size)}
-        yield from self._pages(self._url(f"{run_id}/insights"), params, "report results")
+        yield from self._pages(
+            self._url(f"{run_id}/insights"), params, "report results", "report_results"
+        )
 
     def _run_report(
         self, account_id: str, window: Window, fields: Sequence[str], level: str
@@ -132,7 +141,7 @@ class InsightsClient:
         """Start a report run and wait until it completed; its id."""
         form = self._query(window, fields, level)
         url = self._url(f"act_{account_id}/insights")
-        body = self._call("POST", url, form, "report run", form=True)
+        body = self._call("POST", url, form, "report run", "report_run", form=True)
         run_id = _parse(ReportRunCreated, body, "report run").report_run_id
         self._wait(run_id, window)
         return run_id
@@ -148,7 +157,8 @@ class InsightsClient:
         deadline = self._clock() + policy.timeout_s
         delay = policy.first_poll_s
         while True:
-            run = _parse(ReportRun, self._call("GET", self._url(run_id), {}, "report run"), "run")
+            status = self._call("GET", self._url(run_id), {}, "report run", "report_status")
+            run = _parse(ReportRun, status, "run")
             if run.async_status == "Job Completed" and run.async_percent_completion >= 100:
                 return
             if run.async_status in ("Job Failed", "Job Skipped"):
@@ -167,13 +177,15 @@ class InsightsClient:
             self._sleep(delay)
             delay = min(delay * 2, policy.max_poll_s)
 
-    def _pages(self, url: str, params: Mapping[str, str], what: str) -> Iterator[JsonObject]:
+    def _pages(
+        self, url: str, params: Mapping[str, str], what: str, endpoint: str
+    ) -> Iterator[JsonObject]:
         """Rows of every page, following ``paging.next`` until it is absent."""
         seen: set[str] = set()
         next_url: str | None = url
         query: Mapping[str, str] = params
         while next_url is not None:
-            page = _parse(InsightsPage, self._call("GET", next_url, query, what), what)
+            page = _parse(InsightsPage, self._call("GET", next_url, query, what, endpoint), what)
             yield from page.data
             paging = page.paging
             next_url = paging.next if paging is not None else None
@@ -185,17 +197,26 @@ class InsightsClient:
             query = {}  # the next URL carries every parameter
 
     def _call(
-        self, method: str, url: str, params: Mapping[str, str], what: str, form: bool = False
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, str],
+        what: str,
+        endpoint: str,
+        form: bool = False,
     ) -> JsonObject:
         """One API call, retried on transient errors."""
-        return with_retries(
-            lambda: self._once(method, url, params, what, form), self._retry, what, self._sleep
-        )
+
+        def once() -> JsonObject:
+            self._pace()
+            with metrics.api_request(SOURCE, endpoint):
+                return self._once(method, url, params, what, form)
+
+        return with_retries(once, self._retry, what, self._sleep, source=SOURCE)
 
     def _once(
         self, method: str, url: str, params: Mapping[str, str], what: str, form: bool
     ) -> JsonObject:
-        self._pace()
         query = dict({} if form else params)
         if "access_token" not in parse_qs(urlsplit(url).query):
             query["access_token"] = self._token
@@ -214,6 +235,7 @@ class InsightsClient:
         self.requests_sent += 1
         self._usage = parse_usage(response.headers)
         self.usage_pct = self._usage.percent
+        metrics.API_USAGE.labels(SOURCE).set(self.usage_pct)
         body = _json(response)
         if response.status_code < 400 and isinstance(body, dict) and "error" not in body:
             return body
@@ -241,6 +263,7 @@ class InsightsClient:
                 extra={"usage_pct": self._usage.percent, "pause_s": round(pause, 2)},
             )
             self.paused_s += pause
+            metrics.slept(SOURCE, "pacing", pause)
             self._sleep(pause)
 
     def _query(self, window: Window, fields: Sequence[str], level: str) -> dict[str, str]:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 import requests
 from pydantic import SecretStr, ValidationError
 
+from producers import metrics
 from producers.base import (
     ApiUnavailable,
     AuthenticationFailed,
@@ -78,6 +79,10 @@ class RefreshTokenCredentials:
                 self._access_token = None
 
     def _refresh(self) -> None:
+        with metrics.api_request("google_ads", "oauth_token"):
+            self._request_token()
+
+    def _request_token(self) -> None:
         started = self._clock()
         form = {
             "grant_type": "refresh_token",

@@ -22,6 +22,7 @@ from pydantic import SecretStr, ValidationError
 
 from headwater.errors import ConfigurationError
 from headwater.settings import GoogleAdsSettings
+from producers import metrics
 from producers.base import (
     ApiUnavailable,
     AuthenticationFailed,
@@ -33,6 +34,10 @@ from producers.base import (
 from producers.google_ads.auth import SETTING_PREFIX, RefreshTokenCredentials
 from producers.google_ads.models import ErrorBody, Status, StreamBatch
 from producers.retry import RetryPolicy, with_retries
+
+SOURCE = "google_ads"
+#: The ``endpoint`` label of each kind of request.
+ENDPOINTS = ("search_stream", "oauth_token")
 
 
 class Action(Enum):
@@ -175,6 +180,7 @@ class GoogleAdsClient:
         )
         self._sleep = sleep
         self._timeout_s = timeout_s
+        metrics.declare_source(SOURCE, ENDPOINTS)
         self.login_customer_id = (
             _customer_id_setting(settings.login_customer_id, "LOGIN_CUSTOMER_ID")
             if settings.login_customer_id
@@ -192,6 +198,7 @@ class GoogleAdsClient:
             self._policy,
             f"google_ads searchStream customer {customer}",
             sleep=self._sleep,
+            source=SOURCE,
         )
 
     def _attempt(self, customer: str, query: str) -> list[StreamBatch]:
@@ -215,6 +222,12 @@ class GoogleAdsClient:
         }
         if self.login_customer_id:
             headers["login-customer-id"] = self.login_customer_id
+        with metrics.api_request(SOURCE, "search_stream"):
+            return self._read_stream(customer, url, query, headers)
+
+    def _read_stream(
+        self, customer: str, url: str, query: str, headers: dict[str, str]
+    ) -> list[StreamBatch]:
         try:
             response = self._session.post(
                 url, json={"query": query}, headers=headers, timeout=self._timeout_s

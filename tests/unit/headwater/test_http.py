@@ -1,4 +1,5 @@
 import json
+import platform
 import urllib.error
 import urllib.request
 
@@ -49,3 +50,13 @@ def test_port_in_use_names_the_setting() -> None:
         pytest.raises(ConfigurationError, match="HEADWATER_HTTP__PORT"),
     ):
         HealthServer("127.0.0.1", server.port, registry=CollectorRegistry())
+
+
+def test_every_service_exports_its_build() -> None:
+    from prometheus_client import REGISTRY
+
+    from headwater.http import build_version
+
+    labels = {"version": build_version(), "python": platform.python_version()}
+    assert REGISTRY.get_sample_value("headwater_build_info", labels) == 1.0
+    assert build_version() != "unknown"  # the test run uses the installed distribution
