@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
 .PHONY: help install test test-unit test-integration test-e2e lint format demo \
-        stack-up stack-down stack-status clean
+        stack-up stack-down stack-status clean dashboards
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -39,6 +39,9 @@ lint: $(INSTALLED)  ## ruff (lint + format check) and mypy
 format: $(INSTALLED)  ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+dashboards: $(INSTALLED)  ## regenerate the Grafana dashboards in deploy/grafana/dashboards
+	$(BIN)/python -m headwater.dashboards deploy/grafana/dashboards
 
 stack-up: $(INSTALLED)  ## start Kafka, Connect + Debezium, PostgreSQL, Prometheus
 	$(BIN)/headwater stack up

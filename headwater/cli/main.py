@@ -16,6 +16,7 @@ from headwater.cli.sandbox import sandbox
 from headwater.cli.services import process, sink
 from headwater.cli.source import source
 from headwater.cli.stack import stack
+from headwater.cli.status import status
 from headwater.errors import HeadwaterError, Transient
 from headwater.logs import configure_logging
 from headwater.settings import Settings, load_settings
@@ -46,6 +47,7 @@ def show_settings(settings: Settings, reference: bool) -> None:
 
 for command in (stack, source, connectors, sandbox, process, sink, poll, backfill, run, demo):
     cli.add_command(command)
+cli.add_command(status)
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import urllib.error
 import urllib.request
 from collections import defaultdict
@@ -14,19 +15,32 @@ SeriesKey = tuple[str, str, Labels]  # (child, sample name, labels)
 
 
 def scrape(url: str, timeout_s: float = 2.0) -> list[tuple[str, Labels, float]] | None:
-    """Every sample a /metrics endpoint serves; None when it does not answer."""
+    """Every sample a /metrics endpoint serves; None when it does not answer.
+
+    An answer that is not in Prometheus' text format counts as no answer.
+    """
     try:
         with urllib.request.urlopen(url, timeout=timeout_s) as reply:
-            text = reply.read().decode()
-    except (OSError, urllib.error.URLError):
+            body = reply.read()
+    except (OSError, urllib.error.URLError, http.client.HTTPException):
         return None
-    samples = []
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name.endswith("_created"):
-                continue
-            samples.append((sample.name, tuple(sorted(sample.labels.items())), sample.value))
-    return samples
+    try:
+        return samples_from_text(body.decode())
+    except ValueError:  # something answered, but not in Prometheus' text format (or not UTF-8)
+        return None
+
+
+def samples_from_text(text: str) -> list[tuple[str, Labels, float]]:
+    """Every sample of a Prometheus text exposition, without the ``_created`` ones.
+
+    Raises ValueError when ``text`` is not in that format.
+    """
+    return [
+        (sample.name, tuple(sorted(sample.labels.items())), sample.value)
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if not sample.name.endswith("_created")
+    ]
 
 
 class MetricTotals:

@@ -13,7 +13,6 @@ import json
 import os
 import random
 import re
-import socket
 import subprocess
 import sys
 import uuid
@@ -22,13 +21,13 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from confluent_kafka import KafkaException, TopicPartition
+from confluent_kafka import KafkaException
 
-from headwater.kafka.clients import make_admin, make_consumer
+from headwater.kafka.clients import make_admin
+from headwater.pipeline import PORTS_NEEDED
 from headwater.settings import Settings
-from sinks.offsets import OffsetStore
 from tests.support.cdc import Pipeline, cdc_pipeline
-from tests.support.progress import high_watermarks
+from tests.support.namespace import free_port_block, start_at_the_end_of_shared_topics
 
 SOURCES = ("app database", "facebook_ads", "google_ads", "clevertap")
 ROW = re.compile(
@@ -37,28 +36,8 @@ ROW = re.compile(
     r"\s+(?P<verdict>ok|MISMATCH.*)$",
     re.MULTILINE,
 )
-SHARED_TOPICS = re.compile(
-    r"^(raw\.(facebook_ads|google_ads|clevertap)\.|norm\.(ads|app)\.|metrics\.|kpis\.)"
-)
 SINKS = {"ad-performance": "norm.ads.performance_daily", "app-events": "norm.app.events",
          "kpis": "metrics.campaigns.kpis_daily"}  # fmt: skip
-
-
-def _free_port_block(size: int) -> int:
-    """A base port with ``size`` free ports from it."""
-    for _ in range(100):
-        base = random.randrange(20_000, 40_000)  # noqa: S311 - a port, not a secret
-        probes = [socket.socket() for _ in range(size)]
-        try:
-            for offset, probe in enumerate(probes):
-                probe.bind(("127.0.0.1", base + offset))
-            return base
-        except OSError:
-            continue
-        finally:
-            for probe in probes:
-                probe.close()
-    raise AssertionError("no block of free ports")
 
 
 class DemoRun:
@@ -98,28 +77,15 @@ class DemoRun:
 
     def start_at_the_end_of_shared_topics(self) -> None:
         """The run's processor and sinks skip what other runs left in the shared topics."""
-        kafka = self.settings.kafka
-        topics = [
-            t for t in make_admin(kafka).list_topics(timeout=10).topics if SHARED_TOPICS.match(t)
-        ]
-        ends = high_watermarks(kafka, topics) if topics else {}
-        consumer = make_consumer(kafka, group_id=self.line.env["HEADWATER_PROCESSOR__APP_ID"])
-        try:
-            if ends:
-                consumer.commit(
-                    offsets=[TopicPartition(t, p, end) for (t, p), end in ends.items()],
-                    asynchronous=False,
-                )
-        finally:
-            consumer.close()
-        with psycopg.connect(self.line.warehouse_dsn, autocommit=True) as warehouse:
-            OffsetStore.prepare(warehouse)
-            for sink, topic in SINKS.items():
-                store = OffsetStore(f"{self.group_prefix}-{sink}")
-                store.save(warehouse, {tp: end for tp, end in ends.items() if tp[0] == topic})
+        start_at_the_end_of_shared_topics(
+            self.settings.kafka,
+            self.line.env["HEADWATER_PROCESSOR__APP_ID"],
+            self.line.warehouse_dsn,
+            {f"{self.group_prefix}-{sink}": topic for sink, topic in SINKS.items()},
+        )
 
     def run_demo(self, logs: Path) -> subprocess.CompletedProcess[str]:
-        base_port = _free_port_block(8)
+        base_port = free_port_block(PORTS_NEEDED)
         return subprocess.run(
             [sys.executable, "-m", "headwater.cli.main", "demo", "--duration", "60",
              "--base-port", str(base_port), "--group-prefix", self.group_prefix,
