@@ -22,6 +22,7 @@ from connectors.client import ConnectClient
 from headwater.errors import ConfigurationError
 from headwater.http import HealthServer
 from headwater.lifecycle import stop_on_signals
+from headwater.readiness import database_reachable
 from headwater.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -159,16 +160,6 @@ def connect_reachable(client: ConnectClient) -> bool:
     return True
 
 
-def source_reachable(dsn: str) -> bool:
-    """Whether the source database accepts a connection."""
-    try:
-        with psycopg.connect(dsn, connect_timeout=2) as connection:
-            connection.execute("SELECT 1")
-    except psycopg.Error:
-        return False
-    return True
-
-
 def serve(settings: Settings) -> None:
     """Export the CDC metrics on /metrics until SIGTERM (``headwater connectors monitor``)."""
     if settings.source.dsn is None:
@@ -180,7 +171,10 @@ def serve(settings: Settings) -> None:
     collector = CdcCollector(client, settings.cdc.connector_name, dsn, settings.cdc.slot_name)
     REGISTRY.register(collector)
     stop = stop_on_signals()
-    checks = {"connect": lambda: connect_reachable(client), "source": lambda: source_reachable(dsn)}
+    checks = {
+        "connect": lambda: connect_reachable(client),
+        "source": lambda: database_reachable(dsn),
+    }
     try:
         with HealthServer(settings.http.host, settings.http.port, checks):
             log.info(

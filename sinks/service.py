@@ -5,27 +5,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-import psycopg
-
 from headwater.http import HealthServer
 from headwater.kafka.clients import kafka_reachable, make_admin
 from headwater.kafka.topics import TopicSpec, ensure_topics
 from headwater.lifecycle import stop_on_signals
+from headwater.readiness import database_reachable
 from headwater.settings import Settings
 from sinks.base import BatchWriter
 from sinks.dlq import DLQ_TOPIC
 from sinks.runner import SinkRunner
 
 log = logging.getLogger(__name__)
-
-
-def _warehouse_reachable(dsn: str) -> bool:
-    try:
-        with psycopg.connect(dsn, connect_timeout=2) as connection:
-            connection.execute("SELECT 1")
-    except psycopg.Error:
-        return False
-    return True
 
 
 def serve(
@@ -45,7 +35,7 @@ def serve(
     dsn = settings.warehouse.dsn.get_secret_value() if settings.warehouse.dsn else ""
     checks = {
         "kafka": lambda: kafka_reachable(settings.kafka),
-        "warehouse": lambda: _warehouse_reachable(dsn),
+        "warehouse": lambda: database_reachable(dsn),
         "assigned": runner.assigned.is_set,
     }
     with HealthServer(settings.http.host, settings.http.port, checks):
