@@ -14,10 +14,8 @@ import os
 import random
 import secrets
 import uuid
-from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +28,10 @@ from sandbox.clevertap.data import EVENT_NAMES
 from tests.conftest import wait_for
 from tests.support.progress import group_caught_up, sink_caught_up
 from tests.support.services import Service, headwater
+from tests.support.truth import Totals, truth_ad_totals, warehouse_ad_totals
 
 DAYS = 30
 DAILY_EVENTS = {"App Installed": 800, "App Launched": 1800, "Sign Up": 500, "Charged": 420}
-Totals = dict[tuple[str, str, str], tuple[int, int, Decimal, Decimal]]
 
 
 class ApiPipeline:
@@ -124,52 +122,11 @@ def _days() -> list[date]:
 
 
 def _truth_ads(line: ApiPipeline) -> Totals:
-    totals: dict[tuple[str, str, str], list[Any]] = defaultdict(
-        lambda: [0, 0, Decimal(0), Decimal(0)]
-    )
-    for day in _days():
-        for account in line.facebook_accounts:
-            for row in line.apis.facebook.truth(account, day):
-                entry = totals[("facebook", day.isoformat(), row["campaign_id"])]
-                entry[0] += int(row["impressions"])
-                entry[1] += int(row["clicks"])
-                entry[2] += Decimal(row["spend"])
-                entry[3] += sum(
-                    (
-                        Decimal(a["value"])
-                        for a in row.get("actions", [])
-                        if a["action_type"] == "purchase"
-                    ),
-                    Decimal(0),
-                )
-        for customer in line.google_customers:
-            for row in line.apis.google_ads.truth(customer, day):
-                metrics = row.get("metrics", {})
-                entry = totals[("google_ads", day.isoformat(), row["campaign"]["id"])]
-                entry[0] += int(metrics.get("impressions", 0))
-                entry[1] += int(metrics.get("clicks", 0))
-                entry[2] += Decimal(metrics.get("costMicros", 0)) / 1_000_000
-                entry[3] += Decimal(str(metrics.get("conversions", 0)))
-    return {key: (v[0], v[1], v[2], v[3]) for key, v in totals.items()}
+    return truth_ad_totals(line.apis, _days())
 
 
 def _warehouse_ads(line: ApiPipeline) -> Totals:
-    accounts = [a.removeprefix("act_") for a in line.facebook_accounts] + line.google_customers
-    with psycopg.connect(line.warehouse_dsn) as warehouse:
-        rows = warehouse.execute(
-            "SELECT platform, date::text, campaign_id, sum(impressions), sum(clicks), "
-            "sum(spend), sum(conversions) FROM ad_performance_daily "
-            "WHERE account_id = ANY(%s) AND date >= %s GROUP BY 1, 2, 3",
-            (accounts, _days()[-1]),
-        ).fetchall()
-    return {
-        (p, d, c): (int(i), int(k), Decimal(s).normalize(), Decimal(v).normalize())
-        for p, d, c, i, k, s, v in rows
-    }
-
-
-def _normalized(totals: Totals) -> Totals:
-    return {k: (i, c, s.normalize(), v.normalize()) for k, (i, c, s, v) in totals.items()}
+    return warehouse_ad_totals(line.warehouse_dsn, line.apis, _days()[-1])
 
 
 def _truth_events(line: ApiPipeline) -> dict[tuple[str, str], int]:
@@ -193,7 +150,7 @@ def _warehouse_events(line: ApiPipeline) -> dict[tuple[str, str], int]:
 
 
 def _matches(line: ApiPipeline) -> bool:
-    ads = _warehouse_ads(line) == _normalized(_truth_ads(line))
+    ads = _warehouse_ads(line) == _truth_ads(line)
     return ads and _warehouse_events(line) == _truth_events(line)
 
 
