@@ -170,13 +170,15 @@ def serve(settings: Settings) -> None:
     client = ConnectClient(settings.connect.url, timeout_s=3.0, busy_retries=1)
     collector = CdcCollector(client, settings.cdc.connector_name, dsn, settings.cdc.slot_name)
     REGISTRY.register(collector)
-    stop = stop_on_signals()
     checks = {
         "connect": lambda: connect_reachable(client),
         "source": lambda: database_reachable(dsn),
     }
     try:
-        with HealthServer(settings.http.host, settings.http.port, checks):
+        with (
+            stop_on_signals() as stop,
+            HealthServer(settings.http.host, settings.http.port, checks),
+        ):
             log.info(
                 "cdc monitor started",
                 extra={"connector": settings.cdc.connector_name, "slot": settings.cdc.slot_name},

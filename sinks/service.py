@@ -31,12 +31,11 @@ def serve(
         [TopicSpec(DLQ_TOPIC, 1, settings.kafka.replication_factor, {"cleanup.policy": "delete"})],
     )
     runner = SinkRunner(settings, writer, topics, group_id, replay=from_beginning)
-    stop = stop_on_signals()
     dsn = settings.warehouse.dsn.get_secret_value() if settings.warehouse.dsn else ""
     checks = {
         "kafka": lambda: kafka_reachable(settings.kafka),
         "warehouse": lambda: database_reachable(dsn),
         "assigned": runner.assigned.is_set,
     }
-    with HealthServer(settings.http.host, settings.http.port, checks):
+    with stop_on_signals() as stop, HealthServer(settings.http.host, settings.http.port, checks):
         runner.run(stop)

@@ -39,9 +39,8 @@ def poll(settings: Settings, source: str, once: bool) -> None:
         report = poller.run_once()
         _report(report)
         sys.exit(0 if report.ok else 1)
-    stop = stop_on_signals()
     checks = {"kafka": lambda: kafka_reachable(settings.kafka), "prepared": lambda: True}
-    with HealthServer(settings.http.host, settings.http.port, checks):
+    with stop_on_signals() as stop, HealthServer(settings.http.host, settings.http.port, checks):
         poller.run_forever(stop)
 
 

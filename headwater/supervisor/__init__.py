@@ -8,9 +8,9 @@ after the deadline. ``headwater run`` and ``headwater demo`` are built on it.
 
 from __future__ import annotations
 
+from headwater.lifecycle import stop_on_signals
 from headwater.supervisor.child import ChildState, ChildStatus
 from headwater.supervisor.report import endpoint_lines, status_lines
-from headwater.supervisor.signals import stop_on_signals
 from headwater.supervisor.spec import ChildSpec, RestartPolicy
 from headwater.supervisor.supervisor import PortInUse, Supervisor
 from headwater.supervisor.targets import PrometheusTargets, TargetRegistry
