@@ -48,9 +48,10 @@ class SlotReading:
     confirmed_lag_bytes: int | None
 
 
-def read_slot(dsn: str, slot: str, timeout_s: float = 3.0) -> SlotReading | None:
+def read_slot(dsn: str, slot: str, timeout_s: int = 2) -> SlotReading | None:
     """The slot's activity and lag, or None when the slot does not exist."""
-    with psycopg.connect(dsn, connect_timeout=max(1, int(timeout_s))) as connection:
+    options = f"-c statement_timeout={timeout_s * 1000}"
+    with psycopg.connect(dsn, connect_timeout=timeout_s, options=options) as connection:
         row = connection.execute(_SLOT_QUERY, (slot,)).fetchone()
     if row is None:
         return None
@@ -167,7 +168,9 @@ def serve(settings: Settings) -> None:
             "HEADWATER_SOURCE__DSN", "is required: the replication slot's lag is read there"
         )
     dsn = settings.source.dsn.get_secret_value()
-    client = ConnectClient(settings.connect.url, timeout_s=3.0, busy_retries=1)
+    # Both reads happen during a scrape: together they stay inside Prometheus' 5 s timeout,
+    # so an unreachable dependency shows as *_up 0, not as a failed scrape.
+    client = ConnectClient(settings.connect.url, timeout_s=2.0, busy_retries=0)
     collector = CdcCollector(client, settings.cdc.connector_name, dsn, settings.cdc.slot_name)
     REGISTRY.register(collector)
     checks = {
