@@ -64,6 +64,10 @@ class PrometheusServer(Component):
         write_if_changed(path, json.dumps([{"targets": [address], "labels": {"service": service}}]))
         return path
 
+    def registered_targets(self) -> list[tuple[str, str]]:
+        """(service, host:port) of every registered target."""
+        return read_targets(self.targets)
+
     def running(self) -> bool:
         return self.process.running()
 
@@ -92,3 +96,17 @@ class PrometheusServer(Component):
     @property
     def log_file(self) -> Path:
         return self.process.log_file
+
+
+def read_targets(folder: Path) -> list[tuple[str, str]]:
+    """(service, host:port) of the target files in a file-discovery folder, as
+    :meth:`PrometheusServer.register_target` writes them; unreadable files are skipped."""
+    targets: list[tuple[str, str]] = []
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            for group in json.loads(path.read_text()):
+                service = str(group.get("labels", {}).get("service", path.stem))
+                targets += [(service, str(address)) for address in group["targets"]]
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            continue  # being rewritten, or not ours
+    return targets

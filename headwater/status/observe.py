@@ -17,7 +17,7 @@ from pathlib import Path
 
 from headwater.demo.scrape import Labels, scrape
 from headwater.settings import StackSettings
-from headwater.stack.prometheus import PrometheusServer
+from headwater.stack.prometheus import PrometheusServer, read_targets
 
 Samples = list[tuple[str, Labels, float]]
 
@@ -51,16 +51,7 @@ class Observation:
 
 def registered_targets(folder: Path) -> list[Target]:
     """The services registered in a Prometheus file-discovery folder (unreadable files skipped)."""
-    targets = []
-    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-        try:
-            groups = json.loads(path.read_text())
-            for group in groups:
-                service = str(group.get("labels", {}).get("service", path.stem))
-                targets += [Target(service, str(address)) for address in group["targets"]]
-        except (OSError, ValueError, TypeError, KeyError, AttributeError):
-            continue  # being rewritten, or not ours
-    return targets
+    return [Target(service, address) for service, address in read_targets(folder)]
 
 
 def targets_folder(settings: StackSettings) -> Path:

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from headwater.demo.progress import number
 from headwater.status.summary import ServiceRow, Summary
 
 WIDTH = 100
 SINCE_START = "*"  # marks a percentile over every observation, none being new in the window
-
-
-def count(value: float | None) -> str:
-    """1,234 (- when unknown)."""
-    return "-" if value is None else f"{value:,.0f}"
 
 
 def per_second(value: float | None) -> str:
@@ -106,7 +102,7 @@ def _poller_lines(summary: Summary) -> list[str]:
         requests = " · ".join(f"{outcome} {n:,.0f}" for outcome, n in outcomes) or "-"
         lines.append(
             f"  {row.source:<16}{per_second(row.rows_per_s):>8}  {last:<22}{usage:>6}"
-            f"{count(row.errors):>8}{count(row.throttles):>10}  {requests}"
+            f"{number(row.errors):>8}{number(row.throttles):>10}  {requests}"
         )
     lines += _down(summary, "poll-")
     if not lines:
@@ -132,7 +128,7 @@ def _processor_lines(summary: Summary) -> list[str]:
         f"{'event lag p50':>13}"
     )
     if summary.faust_lag_records is not None:
-        lag = count(summary.faust_lag_records)
+        lag = number(summary.faust_lag_records)
         lines.append(f"  Faust consumer lag {lag} records (end - committed offsets)")
     return [header, *lines]
 
@@ -141,7 +137,7 @@ def _sink_lines(summary: Summary) -> list[str]:
     lines = []
     for row in summary.sinks:
         lines.append(
-            f"  {row.sink:<28}{per_second(row.records_per_s):>10}{count(row.lag_records):>10}"
+            f"  {row.sink:<28}{per_second(row.records_per_s):>10}{number(row.lag_records):>10}"
             f"{_percentile(row.commit_p50_s, row.commit_since_start):>12}"
             f"{_percentile(row.commit_p99_s, row.commit_since_start):>10}  "
             f"{total_and_window(row.rejected_total, row.rejected):<14}"
