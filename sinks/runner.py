@@ -74,9 +74,10 @@ class SinkRunner:
         try:
             while not stop.is_set():
                 self._collect(consumer, stop)
-                if self._pending:
+                flushed = bool(self._pending)
+                if flushed:
                     self._flush()
-                self._refresh_lag(consumer)
+                self._refresh_lag(consumer, due=flushed)
             if self._pending:
                 self._flush()
         finally:
@@ -248,10 +249,11 @@ class SinkRunner:
         for source_us in stats.source_times_us:
             metrics.COMMIT_LATENCY.labels(sink).observe(max(0.0, committed_at - source_us / 1e6))
 
-    def _refresh_lag(self, consumer: Consumer) -> None:
-        """Lag of every assigned partition, so an idle or stuck sink still reports it."""
+    def _refresh_lag(self, consumer: Consumer, due: bool) -> None:
+        """Lag of every assigned partition: after each batch, and every few seconds without
+        one, so an idle or stuck sink still reports it."""
         now = time.monotonic()
-        if now - self._lag_refreshed_at < LAG_REFRESH_S:
+        if not due and now - self._lag_refreshed_at < LAG_REFRESH_S:
             return
         self._lag_refreshed_at = now
         try:
@@ -267,7 +269,7 @@ class SinkRunner:
                 ).set(max(0, high - position.offset))
 
     def _commit_to_kafka(self, batch: list[SinkRecord]) -> None:
-        """Mirror the warehouse offsets to Kafka, for lag monitoring only."""
+        """Mirror the warehouse offsets to Kafka, for other tools' lag monitoring only."""
         consumer = self._consumer
         assert consumer is not None
         latest: dict[tuple[str, int], int] = {}
@@ -278,9 +280,3 @@ class SinkRunner:
             consumer.commit(offsets=partitions, asynchronous=True)
         except Exception as error:  # lag monitoring must not stop the sink
             log.warning("kafka commit failed", extra={"sink": self.group_id, "error": str(error)})
-        for (topic, partition), next_offset in latest.items():
-            _, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), cached=True)
-            if high >= 0:
-                metrics.CONSUMER_LAG.labels(self.group_id, topic, str(partition)).set(
-                    max(0, high - next_offset)
-                )
