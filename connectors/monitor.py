@@ -17,7 +17,7 @@ from prometheus_client import REGISTRY
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from connectors.base import ConnectorError, ConnectorState
+from connectors.base import ConnectorError
 from connectors.client import ConnectClient
 from headwater.errors import ConfigurationError
 from headwater.http import HealthServer
@@ -71,8 +71,6 @@ class CdcCollector(Collector):
         self._connector = connector
         self._dsn = dsn
         self._slot = slot
-        self.connect_up = False
-        self.source_up = False
 
     def collect(self) -> Iterator[Metric]:
         yield from self._connector_metrics()
@@ -92,15 +90,13 @@ class CdcCollector(Collector):
         up = GaugeMetricFamily(
             "headwater_cdc_connect_up", "Kafka Connect's REST API answered this scrape"
         )
-        status: ConnectorState | None = None
         try:
             status = self._connect.status(self._connector)
-            self.connect_up = True
         except ConnectorError as error:
-            self.connect_up = False
             log.warning("kafka connect unreachable", extra={"error": str(error)})
-        up.add_metric([], 1.0 if self.connect_up else 0.0)
-        if self.connect_up:
+            up.add_metric([], 0.0)
+        else:
+            up.add_metric([], 1.0)
             current = status.state if status is not None else "NOT_FOUND"
             for state in STATES:
                 connector.add_metric([self._connector, state], float(state == current))
@@ -132,15 +128,13 @@ class CdcCollector(Collector):
         up = GaugeMetricFamily(
             "headwater_cdc_source_up", "The source database answered this scrape"
         )
-        reading: SlotReading | None = None
         try:
             reading = read_slot(self._dsn, self._slot)
-            self.source_up = True
         except psycopg.Error as error:
-            self.source_up = False
             log.warning("source database unreachable", extra={"error": str(error)})
-        up.add_metric([], 1.0 if self.source_up else 0.0)
-        if self.source_up:
+            up.add_metric([], 0.0)
+        else:
+            up.add_metric([], 1.0)
             active.add_metric([self._slot], float(reading is not None and reading.active))
             if reading is not None and reading.retained_bytes is not None:
                 retained.add_metric([self._slot], float(reading.retained_bytes))

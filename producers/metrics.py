@@ -77,9 +77,8 @@ OUTCOMES = ("ok", "throttled", "auth_failed", "invalid_request", "unavailable")
 
 def outcome_of(error: BaseException) -> str:
     """The low-cardinality outcome of a failed request."""
-    cause = getattr(error, "error", None)  # an internal wrapper around a typed error
     for kind, outcome in _OUTCOMES:
-        if isinstance(error, kind) or isinstance(cause, kind):
+        if isinstance(error, kind):
             return outcome
     return "unavailable"
 

@@ -144,12 +144,9 @@ def normalise_customer_id(customer_id: str) -> str:
     return digits
 
 
-class _AccessTokenRejected(Exception):
-    """The API answered 401 to the access token: refresh it and retry once (internal)."""
-
-    def __init__(self, error: AuthenticationFailed) -> None:
-        super().__init__(str(error))
-        self.error = error
+class _AccessTokenRejected(AuthenticationFailed):
+    """The API answered 401 to the access token: refresh it and retry once (internal); the
+    second refusal reaches the caller as a plain AuthenticationFailed."""
 
 
 class GoogleAdsClient:
@@ -211,7 +208,7 @@ class GoogleAdsClient:
         try:
             return self._post(customer, query, self.credentials.access_token())
         except _AccessTokenRejected as again:
-            raise again.error from again
+            raise AuthenticationFailed(*again.args) from again
 
     def _post(self, customer: str, query: str, token: str) -> list[StreamBatch]:
         base = self._settings.api_url.rstrip("/")
@@ -274,7 +271,7 @@ class GoogleAdsClient:
         if rule.setting:
             text += f"; check {_setting_names(rule.setting)}"
         if rule.action is Action.REAUTHENTICATE:
-            return _AccessTokenRejected(AuthenticationFailed(f"{text}, even after a refresh"))
+            return _AccessTokenRejected(f"{text}, even after a refresh")
         if rule.action is Action.QUOTA:
             return quota_error(text, status, self._settings.max_retry_delay_s)
         if rule.action is Action.RETRY:

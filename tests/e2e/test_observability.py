@@ -29,10 +29,10 @@ from typing import Any
 
 import psycopg
 import pytest
-from confluent_kafka import Producer
 
 from connectors.client import ConnectClient
 from headwater.dashboards import panel_queries
+from headwater.kafka.clients import make_producer
 from headwater.pipeline import PORT_OFFSETS, PORTS_NEEDED
 from headwater.settings import Settings
 from sandbox.apis import SandboxApis, sandbox_apis
@@ -94,18 +94,11 @@ class Prometheus:
         groups = self.get("/api/v1/rules", type="alert")["groups"]
         return [rule for group in groups for rule in group["rules"]]
 
-    def firing(self, alert: str, **labels: str) -> bool:
+    def active(self, alert: str, *, firing: bool = False, **labels: str) -> bool:
+        """Whether the alert with these labels is pending or firing (with ``firing``: firing)."""
         return any(
             a["labels"].get("alertname") == alert
-            and a["state"] == "firing"
-            and all(a["labels"].get(k) == v for k, v in labels.items())
-            for a in self.get("/api/v1/alerts")["alerts"]
-        )
-
-    def active(self, alert: str, **labels: str) -> bool:
-        """Pending or firing."""
-        return any(
-            a["labels"].get("alertname") == alert
+            and (a["state"] == "firing" or not firing)
             and all(a["labels"].get(k) == v for k, v in labels.items())
             for a in self.get("/api/v1/alerts")["alerts"]
         )
@@ -247,7 +240,7 @@ def _empty_queries(prometheus: Prometheus, queries: list[tuple[str, str, str]]) 
 
 def _reject_one_record(settings: Settings, account: str) -> None:
     """A CleverTap envelope the normalizer must refuse: it lands in dlq.normalize."""
-    producer = Producer({"bootstrap.servers": settings.kafka.bootstrap_servers})
+    producer = make_producer(settings.kafka)
     envelope = {"source": "clevertap", "stream": "events", "account": account, "payload": 42}
     producer.produce(
         "raw.clevertap.events", key=b"observability-reject", value=json.dumps(envelope)
@@ -396,13 +389,13 @@ def test_dashboards_and_alerts_work_against_the_real_prometheus(
     stopped = {"connector": run.line.connector}
     stale = {"source": "clevertap"}
     wait_for(
-        lambda: prometheus.firing("HeadwaterConnectorNotRunning", **stopped),
+        lambda: prometheus.active("HeadwaterConnectorNotRunning", firing=True, **stopped),
         timeout_s=240,
         interval_s=2,
         what="HeadwaterConnectorNotRunning firing for the stopped connector",
     )
     wait_for(
-        lambda: prometheus.firing("HeadwaterSourceStale", **stale),
+        lambda: prometheus.active("HeadwaterSourceStale", firing=True, **stale),
         timeout_s=240,
         interval_s=2,
         what="HeadwaterSourceStale firing for the hanging CleverTap API",

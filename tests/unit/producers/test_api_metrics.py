@@ -47,15 +47,6 @@ def test_a_failed_request_counts_under_its_outcome(error: Exception, outcome: st
     assert throttled == throttled_before + (1 if outcome == "throttled" else 0)
 
 
-def test_a_wrapped_error_counts_as_the_error_it_carries() -> None:
-    class Wrapper(Exception):
-        def __init__(self, error: Exception) -> None:
-            super().__init__(str(error))
-            self.error = error
-
-    assert metrics.outcome_of(Wrapper(AuthenticationFailed("expired"))) == "auth_failed"
-
-
 def test_declared_sources_export_every_outcome_at_zero() -> None:
     metrics.declare_source("declared_source", ("a", "b"))
     for endpoint in ("a", "b"):
