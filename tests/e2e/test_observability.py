@@ -29,6 +29,7 @@ from typing import Any
 
 import psycopg
 import pytest
+import yaml
 
 from connectors.client import ConnectClient
 from headwater.dashboards import panel_queries
@@ -41,6 +42,7 @@ from tests.support.cdc import Pipeline, cdc_pipeline
 from tests.support.namespace import free_port_block, start_at_the_end_of_shared_topics
 
 ROOT = Path(__file__).resolve().parents[2]
+RULES = sorted((ROOT / "deploy" / "prometheus" / "rules").glob("*.yml"))
 DASHBOARDS = sorted((ROOT / "deploy" / "grafana" / "dashboards").glob("*.json"))
 #: What Grafana puts in for $__rate_interval at this scrape interval (4 x 5 s, rounded up).
 RATE_INTERVAL = "1m"
@@ -224,6 +226,16 @@ def run(settings: Settings, tmp_path: Path) -> Iterator[ObservedRun]:
             observed.clean_up()
 
 
+def _alert_names() -> set[str]:
+    return {
+        rule["alert"]
+        for path in RULES
+        for group in yaml.safe_load(path.read_text())["groups"]
+        for rule in group["rules"]
+        if "alert" in rule
+    }
+
+
 def _dashboard_queries() -> list[tuple[str, str, str]]:
     queries = []
     for path in DASHBOARDS:
@@ -340,6 +352,7 @@ def test_dashboards_and_alerts_work_against_the_real_prometheus(
     # Every alert rule is loaded and evaluates without error; its expression is a valid query.
     rules = prometheus.rules()
     assert len(rules) >= 14, [rule["name"] for rule in rules]
+    assert {rule["name"] for rule in rules} == _alert_names(), "Prometheus loaded every rule"
     wait_for(
         lambda: all(rule["health"] == "ok" for rule in prometheus.rules()),
         timeout_s=30,
