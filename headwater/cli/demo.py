@@ -6,8 +6,8 @@ import sys
 
 import click
 
+from headwater.cli.options import base_port_option, group_prefix_option
 from headwater.demo import DemoOptions, run_demo
-from headwater.pipeline import DEFAULT_BASE_PORT, DEFAULT_GROUP_PREFIX, PORTS_NEEDED
 
 
 @click.command("demo")
@@ -23,19 +23,8 @@ from headwater.pipeline import DEFAULT_BASE_PORT, DEFAULT_GROUP_PREFIX, PORTS_NE
     type=click.FloatRange(min=0),
     help="Source-database row changes per second (0: as fast as possible).",
 )
-@click.option(
-    "--base-port",
-    default=DEFAULT_BASE_PORT,
-    show_default=True,
-    type=click.IntRange(1024, 65535 - PORTS_NEEDED),
-    help="First of the services' metrics ports.",
-)
-@click.option(
-    "--group-prefix",
-    default=DEFAULT_GROUP_PREFIX,
-    show_default=True,
-    help="Sinks' consumer groups (and warehouse offset keys) are PREFIX-<sink>.",
-)
+@base_port_option("First of the services' metrics ports.")
+@group_prefix_option
 @click.option(
     "--poll-interval",
     default=30.0,

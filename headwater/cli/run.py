@@ -8,9 +8,8 @@ import sys
 import click
 
 from headwater.cli.context import pass_settings
+from headwater.cli.options import base_port_option, group_prefix_option
 from headwater.pipeline import (
-    DEFAULT_BASE_PORT,
-    DEFAULT_GROUP_PREFIX,
     PORTS_NEEDED,
     missing_pollers,
     pipeline_children,
@@ -39,19 +38,8 @@ def _say(line: str) -> None:
     type=click.FloatRange(min=0, min_open=True),
     help="Stop everything after this many seconds (default: until Ctrl-C or SIGTERM).",
 )
-@click.option(
-    "--base-port",
-    default=DEFAULT_BASE_PORT,
-    show_default=True,
-    type=click.IntRange(1024, 65535 - PORTS_NEEDED),
-    help=f"Metrics ports are base, base+1, ... base+{PORTS_NEEDED - 1}, one per service.",
-)
-@click.option(
-    "--group-prefix",
-    default=DEFAULT_GROUP_PREFIX,
-    show_default=True,
-    help="Sinks' consumer groups (and warehouse offset keys) are PREFIX-<sink>.",
-)
+@base_port_option(f"Metrics ports are base, base+1, ... base+{PORTS_NEEDED - 1}, one per service.")
+@group_prefix_option
 @pass_settings
 def run(settings: Settings, duration: float | None, base_port: int, group_prefix: str) -> None:
     """Run the pipeline: setup steps, then the processor, sinks and pollers, supervised.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from headwater.cli.context import pass_settings
+from headwater.cli.options import sink_consumer_options
 from headwater.settings import Settings
 
 
@@ -23,17 +24,7 @@ def sink() -> None:
 
 
 @sink.command()
-@click.option(
-    "--group-id",
-    default="headwater-sink-cdc",
-    show_default=True,
-    help="Consumer group, and the key of the offsets stored in the warehouse.",
-)
-@click.option(
-    "--from-beginning",
-    is_flag=True,
-    help="Forget the stored offsets and replay the topics (idempotent).",
-)
+@sink_consumer_options("cdc")
 @pass_settings
 def cdc(settings: Settings, group_id: str, from_beginning: bool) -> None:
     """Maintain the src_<table> mirrors from norm.cdc.*."""
@@ -45,17 +36,7 @@ def cdc(settings: Settings, group_id: str, from_beginning: bool) -> None:
 
 def _simple_sink(name: str, doc: str) -> None:
     @sink.command(name=name, help=doc)
-    @click.option(
-        "--group-id",
-        default=f"headwater-sink-{name}",
-        show_default=True,
-        help="Consumer group, and the key of the offsets stored in the warehouse.",
-    )
-    @click.option(
-        "--from-beginning",
-        is_flag=True,
-        help="Forget the stored offsets and replay the topics (idempotent).",
-    )
+    @sink_consumer_options(name)
     @pass_settings
     def command(settings: Settings, group_id: str, from_beginning: bool) -> None:
         from sinks.registry import writer_and_topics
