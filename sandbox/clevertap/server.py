@@ -18,9 +18,8 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Final, cast
+from http.server import BaseHTTPRequestHandler
+from typing import Any, ClassVar, Final
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -28,6 +27,7 @@ from sandbox.clevertap.api import EventsApi, Reply, fail
 from sandbox.clevertap.control import CONTROL_PREFIX, Fault, control
 from sandbox.clevertap.data import EventHistory, Lateness
 from sandbox.clevertap.exports import ExportStore
+from sandbox.http_server import HttpSandbox
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class LoggedRequest:
     status: int
 
 
-class CleverTapSandbox:
+class CleverTapSandbox(HttpSandbox):
     """The CleverTap events export of one seeded account, on a loopback port."""
 
     name = "clevertap"
@@ -71,8 +71,13 @@ class CleverTapSandbox:
         cursor_ttl_s: float = 3_600.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.host = host
-        self.port = port
+        super().__init__(
+            host,
+            port,
+            _handler_for(self),
+            thread_name="clevertap-sandbox",
+            not_started="the CleverTap sandbox is not started",
+        )
         self.max_concurrent = max_concurrent
         self.account_id = account_id
         self.timezone = zone
@@ -90,54 +95,13 @@ class CleverTapSandbox:
         self._state = threading.Condition()
         self._open_gate = threading.Event()
         self._open_gate.set()
-        self._server: _HttpServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- SandboxServer ---------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        """The base URL for HEADWATER_CLEVERTAP__API_URL."""
-        if self._server is None:
-            raise RuntimeError("the CleverTap sandbox is not started")
-        return f"http://{self.host}:{self._server.server_address[1]}"
-
-    def start(self) -> None:
-        """Bind the port and serve in a background thread."""
-        if self._server is not None:
-            return
-        self._server = _HttpServer((self.host, self.port), self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},  # how soon stop() is noticed
-            name="clevertap-sandbox",
-            daemon=True,
-        )
-        self._thread.start()
 
     def stop(self) -> None:
         """Stop serving, release held requests and the port."""
         self.release()
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self._server = None
-        self._thread = None
-
-    def __enter__(self) -> CleverTapSandbox:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
+        super().stop()
 
     # -- ground truth and test controls ----------------------------------------------------
 
@@ -200,19 +164,15 @@ class CleverTapSandbox:
             action = parts.path.removeprefix(CONTROL_PREFIX)
             reply = control(self, method, action, query, body)
         else:
-            reply = self._serve_api(method, parts.path, query, headers, body)
+            reply = self._within_limit(
+                lambda: self._api.handle(method, parts.path, query, headers, body)
+            )
         with self._state:
             self._log.append(LoggedRequest(method, parts.path, reply.status))
         return reply
 
-    def _serve_api(
-        self,
-        method: str,
-        path: str,
-        query: Mapping[str, list[str]],
-        headers: Mapping[str, str],
-        body: bytes,
-    ) -> Reply:
+    def _within_limit(self, answer: Callable[[], Reply]) -> Reply:
+        """``answer()`` within the concurrency limit, after any hold, latency or injected fault."""
         with self._state:
             if self._in_flight >= self.max_concurrent:
                 return fail(429, "Too many concurrent requests")
@@ -226,20 +186,11 @@ class CleverTapSandbox:
                 fault = self._faults.popleft() if self._faults else None
             if fault is not None:
                 return fault.reply()
-            return self._api.handle(method, path, query, headers, body)
+            return answer()
         finally:
             with self._state:
                 self._in_flight -= 1
                 self._state.notify_all()
-
-
-class _HttpServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], sandbox: CleverTapSandbox) -> None:
-        super().__init__(address, _Handler)
-        self.sandbox = sandbox
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -247,6 +198,7 @@ class _Handler(BaseHTTPRequestHandler):
     # Headers and body go out in two writes; with Nagle on, keep-alive clients wait ~40 ms
     # for a delayed ACK between them on every request.
     disable_nagle_algorithm = True
+    sandbox: ClassVar[CleverTapSandbox]
 
     def do_GET(self) -> None:
         self._answer("GET")
@@ -264,9 +216,8 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         headers = {name.lower(): value for name, value in self.headers.items()}
-        sandbox = cast(_HttpServer, self.server).sandbox
         try:
-            reply = sandbox.handle(method, self.path, headers, body)
+            reply = self.sandbox.handle(method, self.path, headers, body)
         except Exception:
             log.exception("clevertap sandbox failed to answer", extra={"path": self.path})
             reply = fail(500, "Internal error")
@@ -281,3 +232,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("clevertap sandbox: " + format, *args)
+
+
+def _handler_for(owner: CleverTapSandbox) -> type[BaseHTTPRequestHandler]:
+    """A request handler class serving ``owner``."""
+
+    class Handler(_Handler):
+        sandbox = owner
+
+    return Handler

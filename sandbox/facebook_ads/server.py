@@ -16,7 +16,6 @@ import threading
 import time
 from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, date, datetime
-from http.server import ThreadingHTTPServer
 from typing import Any
 
 from sandbox.facebook_ads.data import InsightsData, Row, account_number, aggregate, project
@@ -33,6 +32,7 @@ from sandbox.facebook_ads.errors import (
 from sandbox.facebook_ads.graph import InsightsQuery, ReportJob, page, parse_query
 from sandbox.facebook_ads.handler import Reply, handler_for
 from sandbox.facebook_ads.usage import UsageMeter
+from sandbox.http_server import HttpSandbox
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def _utc_today() -> date:
     return datetime.now(UTC).date()
 
 
-class FacebookSandbox:
+class FacebookSandbox(HttpSandbox):
     """The Graph API stand-in (SandboxServer); its constructor knobs make faults easy to provoke."""
 
     name = "facebook_ads"
@@ -71,8 +71,13 @@ class FacebookSandbox:
         ads_per_adset: int = 2,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.host = host
-        self.port = port
+        super().__init__(
+            host,
+            port,
+            handler_for(self),
+            thread_name="facebook-sandbox",
+            not_started="the sandbox picks its port when it starts: start() it first",
+        )
         self.today = today or _utc_today
         self.access_token = access_token
         self.api_versions = frozenset(api_versions)
@@ -88,47 +93,13 @@ class FacebookSandbox:
         self._cache: dict[tuple[object, ...], list[Row]] = {}
         self._job_ids = itertools.count(6_000_000_000_000_001)
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
-        """The base URL for ``HEADWATER_FACEBOOK__GRAPH_URL``."""
-        port = self._server.server_address[1] if self._server else self.port
-        if not port:
-            raise RuntimeError("the sandbox picks its port when it starts: start() it first")
-        return f"http://{self.host}:{port}"
-
-    def start(self) -> None:
-        """Serve in a background thread."""
-        if self._server is not None:
-            return
-        self._server = ThreadingHTTPServer((self.host, self.port), handler_for(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},  # stop() returns within a poll interval
-            name="facebook-sandbox",
-            daemon=True,
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop serving and release the port."""
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self._server = self._thread = None
-
-    def __enter__(self) -> FacebookSandbox:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        """The base URL for HEADWATER_FACEBOOK__GRAPH_URL; on a fixed port, known before start()."""
+        if self.bound_port is None and self.port:
+            return f"http://{self.host}:{self.port}"
+        return super().url
 
     def restate(self) -> int:
         """Start a new restatement epoch: the last 28 days' values change."""

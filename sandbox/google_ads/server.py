@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -34,6 +34,7 @@ from sandbox.google_ads.wire import (
     token_error,
     unauthenticated,
 )
+from sandbox.http_server import HttpSandbox
 
 _STREAM_PATH = re.compile(
     r"^/(?P<version>v\d+)/customers/(?P<customer>[^/]+)/googleAds:searchStream$"
@@ -71,7 +72,7 @@ class SeenRequest:
     status: int
 
 
-class GoogleAdsSandbox:
+class GoogleAdsSandbox(HttpSandbox):
     """The Google Ads stand-in; credentials for tests are the class constants below."""
 
     name = "google_ads"
@@ -98,6 +99,7 @@ class GoogleAdsSandbox:
         quota: Quota | None = None,
         ad_groups_per_campaign: int = 2,
     ) -> None:
+        super().__init__(host, port, _handler(self), thread_name="sandbox-google-ads")
         self.data = AdsData(
             seed, today or (lambda: datetime.now(UTC).date()), ad_groups_per_campaign
         )
@@ -115,40 +117,6 @@ class GoogleAdsSandbox:
         self.seen: list[SeenRequest] = []
         self._tokens: dict[str, float] = {}
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer((host, port), _handler(self))
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        """Base URL for HEADWATER_GOOGLE_ADS__API_URL (and ``<url>/token`` for TOKEN_URL)."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> None:
-        """Serve in a background thread."""
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="sandbox-google-ads",
-            daemon=True,
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop serving and release the port (idempotent)."""
-        if self._thread is not None:
-            self._server.shutdown()  # only returns once serve_forever ran and ended
-            self._thread.join(timeout=10)
-            self._thread = None
-        self._server.server_close()
-
-    def __enter__(self) -> GoogleAdsSandbox:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def restate(self) -> int:
         """Restate the last 30 days (conversions, value, a little cost); the new epoch."""
