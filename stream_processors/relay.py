@@ -16,7 +16,6 @@ from typing import Any
 import faust
 
 from headwater.dlq import dlq_headers, dlq_topic, reason_label
-from stream_processors.cdc.normalize import Output
 from stream_processors.errors import RejectedRecord
 from stream_processors.metrics import (
     EVENT_LAG_SECONDS,
@@ -26,6 +25,7 @@ from stream_processors.metrics import (
     RECORDS_OUT,
     RECORDS_REJECTED,
 )
+from stream_processors.output import Output
 
 STAGE = "normalize"
 

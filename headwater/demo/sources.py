@@ -14,13 +14,14 @@ from stream_processors.ads.agent import FACEBOOK, GOOGLE_ADS
 from stream_processors.ads.normalize import TOPIC as ADS
 from stream_processors.ads.normalize import facebook_row, google_ads_row
 from stream_processors.ads.normalize import to_output as ads_output
-from stream_processors.cdc.normalize import Output, norm_topic
+from stream_processors.cdc.normalize import norm_topic
 from stream_processors.cdc.normalize import normalize as normalize_cdc
 from stream_processors.envelope import read_envelope
 from stream_processors.events.agent import CLEVERTAP
 from stream_processors.events.normalize import TOPIC as EVENTS
 from stream_processors.events.normalize import Pseudonymizer, clevertap_event
 from stream_processors.events.normalize import to_output as event_output
+from stream_processors.output import Output
 
 CDC_SOURCE = "app database"
 

@@ -7,9 +7,9 @@ import faust
 from headwater.settings import Settings
 from producers.poller import raw_topic
 from stream_processors.ads.normalize import facebook_row, google_ads_row, to_output
-from stream_processors.cdc.normalize import Output
 from stream_processors.envelope import read_envelope
 from stream_processors.errors import RejectedRecord
+from stream_processors.output import Output
 from stream_processors.relay import relay
 
 FACEBOOK = raw_topic("facebook_ads", "insights")

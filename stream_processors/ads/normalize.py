@@ -12,9 +12,9 @@ from typing import Any
 from headwater.avro import SCHEMA_HEADER, encode, schema_id
 from schemas import avro_schema
 from stream_processors.ads.kpis import cpc, cpm, ctr
-from stream_processors.cdc.normalize import Output
 from stream_processors.envelope import RawEnvelope
 from stream_processors.errors import RejectedRecord
+from stream_processors.output import Output
 
 TOPIC = "norm.ads.performance_daily"
 _MICROS = Decimal(1_000_000)

@@ -40,9 +40,13 @@ _SQL_TYPES = {
 
 _CONNECT_TYPES = {
     "int8": "int2", "int16": "int2", "int32": "int4", "int64": "int8",
-    "float32": "float4", "float64": "float8", "boolean": "bool", "string": "text",
+    "float": "float4", "double": "float8", "float32": "float4", "float64": "float8",
+    "boolean": "bool", "string": "text",
     "bytes": "bytea",
 }  # fmt: skip
+
+#: Connect's float types as JsonConverter names them ("float", "double"), and their aliases.
+_FLOATS = ("float", "double", "float32", "float64")
 
 _LOGICAL_TYPES = {
     "org.apache.kafka.connect.data.Decimal": "numeric",
@@ -131,7 +135,9 @@ def _convert(logical: Any, kind: Any, field: dict[str, Any], value: Any) -> Any:
         if not isinstance(value, bool):
             raise TypeError("not a boolean")
         return value
-    if kind in ("float32", "float64"):
+    if kind in _FLOATS:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise TypeError(f"expected a number, got {type(value).__name__}")
         return float(value)
     if kind == "bytes":
         return base64.b64decode(value, validate=True)

@@ -9,9 +9,9 @@ import faust
 from headwater.errors import ConfigurationError
 from headwater.settings import Settings
 from producers.poller import raw_topic
-from stream_processors.cdc.normalize import Output
 from stream_processors.envelope import read_envelope
 from stream_processors.events.normalize import Pseudonymizer, clevertap_event, to_output
+from stream_processors.output import Output
 from stream_processors.relay import relay
 
 CLEVERTAP = raw_topic("clevertap", "events")

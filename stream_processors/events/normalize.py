@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 from headwater.avro import SCHEMA_HEADER, encode, schema_id
 from producers.clevertap.models import split_key
 from schemas import avro_schema
-from stream_processors.cdc.normalize import Output
 from stream_processors.envelope import RawEnvelope, to_micros
 from stream_processors.errors import RejectedRecord
+from stream_processors.output import Output
 
 TOPIC = "norm.app.events"
 

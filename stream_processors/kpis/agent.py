@@ -21,7 +21,7 @@ from headwater.settings import Settings
 from schemas import avro_schema
 from sinks.cdc.changes import decode_change
 from stream_processors.ads.normalize import TOPIC as ADS_TOPIC
-from stream_processors.cdc.normalize import Output, norm_topic
+from stream_processors.cdc.normalize import norm_topic
 from stream_processors.events.normalize import TOPIC as EVENTS_TOPIC
 from stream_processors.kpis.contributions import (
     ORDERS,
@@ -34,6 +34,7 @@ from stream_processors.kpis.contributions import (
     order_values,
 )
 from stream_processors.kpis.rows import apply, figures
+from stream_processors.output import Output
 from stream_processors.relay import relay
 
 STAGE = "kpis"
