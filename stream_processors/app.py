@@ -1,4 +1,12 @@
-"""The one Faust app of Headwater, with every agent registered."""
+"""The one Faust app of Headwater: its worker hosts the processor's stages.
+
+Every stage runs in the batch runner (``runner.py``), a service of the Faust worker: the
+worker gives it its lifecycle (start, SIGTERM, crash), and the runner consumes, transforms,
+delivers and commits in batches on confluent-kafka, which is what makes the processor fast
+and keeps every record accounted for. The runner's consumer group is the app id; the Faust
+app itself consumes nothing and takes ``<app id>-worker`` as its own id, so the two never
+share a group.
+"""
 
 from __future__ import annotations
 
@@ -6,30 +14,37 @@ import faust
 
 from headwater.settings import Settings
 from stream_processors.ads import agent as ads_agent
+from stream_processors.base import Stage
 from stream_processors.cdc import agent as cdc_agent
 from stream_processors.events import agent as events_agent
 from stream_processors.kpis import agent as kpi_agent
 from stream_processors.monitor import prometheus_monitor
+from stream_processors.runner import BatchRunner
+from stream_processors.service import BatchService
 
 
-def build_app(settings: Settings) -> faust.App:
-    """A Faust app configured from the settings, with its agents."""
+def processor_stages(settings: Settings) -> list[Stage]:
+    """Every stage the processor runs with these settings."""
+    stages = [cdc_agent.stage(settings), ads_agent.stage(settings)]
+    if settings.clevertap.account_id is not None:  # CleverTap configured
+        stages.append(events_agent.stage(settings))
+    return stages + kpi_agent.stages(settings)
+
+
+def build_app(
+    settings: Settings, runner: BatchRunner | None = None
+) -> tuple[faust.App, BatchService]:
+    """A Faust app configured from the settings, hosting the batch runner of every stage."""
     brokers = [f"kafka://{server}" for server in settings.kafka.bootstrap_servers.split(",")]
     app = faust.App(
-        settings.processor.app_id,
+        f"{settings.processor.app_id}-worker",
         broker=brokers,
         store="memory://",
         topic_partitions=settings.processor.partitions,
         topic_replication_factor=settings.kafka.replication_factor,
         web_enabled=False,
-        consumer_auto_offset_reset="earliest",
-        producer_acks=-1,
-        processing_guarantee="at_least_once",
     )
     app.monitor = prometheus_monitor()
-    cdc_agent.register(app, settings)
-    ads_agent.register(app, settings)
-    if settings.clevertap.account_id is not None:  # CleverTap configured
-        events_agent.register(app, settings)
-    kpi_agent.register(app, settings)
-    return app
+    service = BatchService(runner or BatchRunner(settings, processor_stages(settings)))
+    app.service(service)  # type: ignore[arg-type]  # Faust starts instances as well as classes
+    return app, service

@@ -29,3 +29,7 @@ EVENT_LAG_SECONDS = Histogram(
     ["stage"],
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 86400),
 )
+BATCH_FAILURES = Counter(
+    "headwater_processor_batch_failures",
+    "Batches whose outputs Kafka did not take: not committed, redone after a backoff",
+)

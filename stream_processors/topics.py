@@ -11,9 +11,14 @@ from stream_processors.ads.normalize import TOPIC as ADS
 from stream_processors.cdc.agent import output_topics
 from stream_processors.events.agent import CLEVERTAP
 from stream_processors.events.normalize import TOPIC as EVENTS
-from stream_processors.kpis.agent import CONTRIBUTIONS, KPIS, orders_topic
 from stream_processors.kpis.agent import STAGE as KPI_STAGE
-from stream_processors.relay import STAGE
+from stream_processors.kpis.agent import orders_topic
+from stream_processors.kpis.contributions import CONTRIBUTIONS, KPIS
+from stream_processors.kpis.fold import STORE as KPI_ROWS
+from stream_processors.kpis.orders import STORE as ORDER_ROWS
+from stream_processors.state import changelog_topic
+
+STAGE = "normalize"
 
 
 def processor_topics(settings: Settings) -> list[TopicSpec]:
@@ -45,8 +50,14 @@ def processor_topics(settings: Settings) -> list[TopicSpec]:
         )
     ]
     internal = [TopicSpec(CONTRIBUTIONS, partitions, replication, {"cleanup.policy": "delete"})]
+    changelogs = [
+        TopicSpec.compacted(
+            changelog_topic(settings.processor.app_id, store), partitions, replication
+        )
+        for store in (ORDER_ROWS, KPI_ROWS)
+    ]
     dead_letters = [
         TopicSpec(dlq_topic(stage), 1, replication, {"cleanup.policy": "delete"})
         for stage in (STAGE, KPI_STAGE)
     ]
-    return cdc_sources + raw_sources + outputs + internal + dead_letters
+    return cdc_sources + raw_sources + outputs + internal + changelogs + dead_letters

@@ -1,4 +1,4 @@
-"""``headwater process``: the Faust worker as a long-running service."""
+"""``headwater process``: the Faust worker and its batch runner as a long-running service."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import logging
 
 import faust
 
+from headwater.errors import DependencyUnavailable
 from headwater.http import HealthServer
 from headwater.kafka.clients import kafka_reachable, make_admin
 from headwater.kafka.topics import ensure_topics
@@ -16,17 +17,16 @@ from stream_processors.topics import processor_topics
 log = logging.getLogger(__name__)
 
 
-def _assigned(app: faust.App) -> bool:
-    return bool(app.consumer.assignment())
-
-
 def run(settings: Settings) -> None:
     """Create the topics, serve health and metrics, and run the worker until SIGTERM."""
     created = ensure_topics(make_admin(settings.kafka), processor_topics(settings))
     if created:
         log.info("created topics", extra={"topics": created})
-    app = build_app(settings)
-    checks = {"kafka": lambda: kafka_reachable(settings.kafka), "assigned": lambda: _assigned(app)}
+    app, service = build_app(settings)
+    checks = {
+        "kafka": lambda: kafka_reachable(settings.kafka),
+        "assigned": lambda: service.runner.assigned,
+    }
     with HealthServer(settings.http.host, settings.http.port, checks):
         worker = faust.Worker(
             app,
@@ -35,4 +35,9 @@ def run(settings: Settings) -> None:
             redirect_stdouts=False,
             override_logging=False,  # keep Headwater's structured, scrubbed log handler
         )
-        worker.execute_from_commandline()
+        try:
+            worker.execute_from_commandline()
+        except SystemExit:
+            if service.error is None:
+                raise
+        raise DependencyUnavailable(f"the processor stopped: {service.error}") from service.error

@@ -338,7 +338,7 @@ class Demo:
     def _kpi_inputs(self) -> list[str]:
         if not kpis_sink_available():
             return []
-        from stream_processors.kpis.agent import CONTRIBUTIONS
+        from stream_processors.kpis.contributions import CONTRIBUTIONS
 
         return sorted({t for s in self.sources for t in s.outputs} | {CONTRIBUTIONS})
 

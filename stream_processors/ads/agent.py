@@ -1,23 +1,21 @@
-"""The Faust agent that normalizes both ad platforms into norm.ads.performance_daily."""
+"""The stage that normalizes both ad platforms into norm.ads.performance_daily."""
 
 from __future__ import annotations
-
-import faust
 
 from headwater.settings import Settings
 from producers.poller import raw_topic
 from stream_processors.ads.normalize import facebook_row, google_ads_row, to_output
+from stream_processors.base import Stage, TransformStage
 from stream_processors.envelope import read_envelope
 from stream_processors.errors import RejectedRecord
 from stream_processors.output import Output
-from stream_processors.relay import relay
 
 FACEBOOK = raw_topic("facebook_ads", "insights")
 GOOGLE_ADS = raw_topic("google_ads", "ad_group_daily")
 
 
-def register(app: faust.App, settings: Settings) -> None:
-    """Attach the ads normalizer to the app."""
+def stage(settings: Settings) -> Stage:
+    """The ads normalizer."""
     conversion_types = list(settings.facebook.conversion_action_types)
 
     def transform(topic: str, _key: bytes | None, value: bytes | None) -> list[Output]:
@@ -28,4 +26,4 @@ def register(app: faust.App, settings: Settings) -> None:
             return [to_output(google_ads_row(envelope))]
         raise RejectedRecord(f"no ads normalizer for topic {topic}")
 
-    relay(app, "normalize_ads", [FACEBOOK, GOOGLE_ADS], transform)
+    return TransformStage("normalize_ads", "normalize", [FACEBOOK, GOOGLE_ADS], transform)

@@ -1,24 +1,22 @@
-"""The Faust agent that normalizes CleverTap events into norm.app.events."""
+"""The stage that normalizes CleverTap events into norm.app.events."""
 
 from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-import faust
-
 from headwater.errors import ConfigurationError
 from headwater.settings import Settings
 from producers.poller import raw_topic
+from stream_processors.base import Stage, TransformStage
 from stream_processors.envelope import read_envelope
 from stream_processors.events.normalize import Pseudonymizer, clevertap_event, to_output
 from stream_processors.output import Output
-from stream_processors.relay import relay
 
 CLEVERTAP = raw_topic("clevertap", "events")
 
 
-def register(app: faust.App, settings: Settings) -> None:
-    """Attach the events normalizer to the app."""
+def stage(settings: Settings) -> Stage:
+    """The events normalizer."""
     key = settings.processor.pseudonymization_key
     if key is None:
         raise ConfigurationError(
@@ -31,4 +29,4 @@ def register(app: faust.App, settings: Settings) -> None:
     def transform(_topic: str, record_key: bytes | None, value: bytes | None) -> list[Output]:
         return [to_output(clevertap_event(record_key, read_envelope(value), pseudonymize, zone))]
 
-    relay(app, "normalize_events", [CLEVERTAP], transform)
+    return TransformStage("normalize_events", "normalize", [CLEVERTAP], transform)

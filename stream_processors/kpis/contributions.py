@@ -18,6 +18,10 @@ from headwater.settings import KpiSettings
 from stream_processors.errors import RejectedRecord
 
 ADS, EVENTS, ORDERS = "ads", "events", "orders"
+#: the topic between the two KPI stages: contributions keyed by their KPI row
+CONTRIBUTIONS = "kpis.contributions"
+#: the KPI rows, the processor's last output
+KPIS = "metrics.campaigns.kpis_daily"
 
 
 @dataclass(frozen=True)

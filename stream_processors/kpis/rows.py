@@ -1,36 +1,113 @@
-"""A KPI row's state (the latest contribution per identity) and the figures derived from it."""
+"""A KPI row's running totals, how one contribution changes them, and the row's figures.
+
+A row keeps the latest contribution per identity (the store holds those entries) and the
+sums over them. A change subtracts the identity's previous values and adds the new ones, so
+it costs the same whether the row has 10 contributions or 100,000, and the totals are a
+fixed set of numbers (plus one pair per ad-account currency).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from stream_processors.kpis.contributions import ADS, EVENTS, ORDERS, Contribution, KpiKey
 
-State = dict[str, dict[str, list[Any]]]  # kind -> identity -> [version, values or None]
+#: (version, values or None): one identity's latest contribution to a row
+Entry = tuple[int, dict[str, str] | None]
 
 _PLACES = {"ctr": "0.000001", "conversion_rate": "0.000001", "roas": "0.0001"}
+_COUNTS = {
+    ADS: ("impressions", "clicks"),
+    EVENTS: ("installs", "signups", "purchases"),
+    ORDERS: ("orders",),
+}
+_AMOUNTS = {ADS: ("spend", "conversions"), EVENTS: (), ORDERS: ("revenue",)}
+_ZERO = Decimal(0)
 
 
-def apply(state: State, contribution: Contribution) -> bool:
-    """Keep the newest contribution per identity; events count once. True when it changed."""
-    entries = state.setdefault(contribution.kind, {})
-    current = entries.get(contribution.identity)
+@dataclass
+class Totals:
+    """The sums of one KPI row's contributions."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    amounts: dict[str, Decimal] = field(default_factory=dict)
+    #: ad-account currency -> [contributions in it, their spend in that currency]
+    accounts: dict[str, list[Any]] = field(default_factory=dict)
+
+    def add(self, kind: str, values: dict[str, str], sign: int) -> None:
+        """Add (sign 1) or take away (sign -1) one contribution's values."""
+        for name in _COUNTS[kind]:
+            if name in values:
+                self.counts[name] = self.counts.get(name, 0) + sign * int(values[name])
+        for name in _AMOUNTS[kind]:
+            if name in values:
+                self.amounts[name] = self.amounts.get(name, _ZERO) + sign * Decimal(values[name])
+        if kind == ADS:
+            account = self.accounts.setdefault(values["account_currency"], [0, _ZERO])
+            account[0] += sign
+            account[1] += sign * Decimal(values["spend_account"])
+            if account[0] == 0:
+                del self.accounts[values["account_currency"]]
+
+    def copy(self) -> Totals:
+        """An independent copy (decimals are immutable; the account pairs are not)."""
+        return Totals(
+            dict(self.counts),
+            dict(self.amounts),
+            {code: list(pair) for code, pair in self.accounts.items()},
+        )
+
+    def encode(self) -> dict[str, Any]:
+        """A JSON-ready form, exact (decimals as strings)."""
+        return {
+            "counts": self.counts,
+            "amounts": {name: str(amount) for name, amount in self.amounts.items()},
+            "accounts": {code: [n, str(spend)] for code, (n, spend) in self.accounts.items()},
+        }
+
+    @classmethod
+    def decode(cls, data: dict[str, Any]) -> Totals:
+        """Totals back from :meth:`encode`."""
+        return cls(
+            counts={name: int(n) for name, n in data["counts"].items()},
+            amounts={name: Decimal(a) for name, a in data["amounts"].items()},
+            accounts={code: [int(n), Decimal(s)] for code, (n, s) in data["accounts"].items()},
+        )
+
+
+def fold(totals: Totals, current: Entry | None, contribution: Contribution) -> Entry | None:
+    """Apply a contribution over the identity's current entry; the new entry, or None when
+    nothing changes (an older version, the same again, an event already counted)."""
     if current is not None:
         if contribution.kind == EVENTS or current[0] > contribution.version:
-            return False
+            return None
         if current[0] == contribution.version and current[1] == contribution.values:
-            return False
-    entries[contribution.identity] = [contribution.version, contribution.values]
+            return None
+        if current[1]:
+            totals.add(contribution.kind, current[1], -1)
+    if contribution.values:
+        totals.add(contribution.kind, contribution.values, 1)
+    return (contribution.version, contribution.values)
+
+
+@dataclass
+class RowState:
+    """One KPI row on its own: its entries and totals (the store keeps many rows at once)."""
+
+    entries: dict[tuple[str, str], Entry] = field(default_factory=dict)
+    totals: Totals = field(default_factory=Totals)
+
+
+def apply(state: RowState, contribution: Contribution) -> bool:
+    """Fold one contribution into a row; True when the row changed."""
+    identity = (contribution.kind, contribution.identity)
+    entry = fold(state.totals, state.entries.get(identity), contribution)
+    if entry is None:
+        return False
+    state.entries[identity] = entry
     return True
-
-
-def _sum(state: State, kind: str, measure: str) -> Decimal:
-    total = Decimal(0)
-    for _, values in state.get(kind, {}).values():
-        if values and measure in values:
-            total += Decimal(values[measure])
-    return total
 
 
 def _ratio(numerator: Decimal, denominator: Decimal, name: str) -> str | None:
@@ -40,16 +117,13 @@ def _ratio(numerator: Decimal, denominator: Decimal, name: str) -> str | None:
     return str((numerator / denominator).quantize(places, rounding=ROUND_HALF_EVEN))
 
 
-def figures(key: KpiKey, state: State, currency: str, updated_at_us: int) -> dict[str, Any]:
-    """The KPI row: sums of the contributions, and the ratios (None without a denominator)."""
-    impressions = _sum(state, ADS, "impressions")
-    clicks = _sum(state, ADS, "clicks")
-    spend = _sum(state, ADS, "spend")
-    installs = _sum(state, EVENTS, "installs")
-    orders = _sum(state, ORDERS, "orders")
-    revenue = _sum(state, ORDERS, "revenue")
-    currencies = {v["account_currency"] for _, v in state.get(ADS, {}).values() if v}
-    single = next(iter(currencies)) if len(currencies) == 1 else None
+def figures(key: KpiKey, totals: Totals, currency: str, updated_at_us: int) -> dict[str, Any]:
+    """The KPI row: the sums, and the ratios (None without a denominator)."""
+    counts, amounts = totals.counts, totals.amounts
+    impressions, clicks = Decimal(counts.get("impressions", 0)), Decimal(counts.get("clicks", 0))
+    installs, orders = Decimal(counts.get("installs", 0)), Decimal(counts.get("orders", 0))
+    spend, revenue = amounts.get("spend", _ZERO), amounts.get("revenue", _ZERO)
+    single = next(iter(totals.accounts)) if len(totals.accounts) == 1 else None
     return {
         "date": key.day,
         "platform": key.platform,
@@ -59,13 +133,11 @@ def figures(key: KpiKey, state: State, currency: str, updated_at_us: int) -> dic
         "clicks": int(clicks),
         "spend": str(spend.quantize(Decimal("0.000001"))),
         "account_currency": single,
-        "spend_account_currency": (
-            str(_sum(state, ADS, "spend_account")) if single is not None else None
-        ),
-        "conversions": str(_sum(state, ADS, "conversions")),
+        "spend_account_currency": (str(totals.accounts[single][1]) if single is not None else None),
+        "conversions": str(amounts.get("conversions", _ZERO)),
         "installs": int(installs),
-        "signups": int(_sum(state, EVENTS, "signups")),
-        "purchases": int(_sum(state, EVENTS, "purchases")),
+        "signups": counts.get("signups", 0),
+        "purchases": counts.get("purchases", 0),
         "orders": int(orders),
         "revenue": str(revenue.quantize(Decimal("0.000001"))),
         "ctr": _ratio(clicks, impressions, "ctr"),

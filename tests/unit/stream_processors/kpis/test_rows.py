@@ -11,7 +11,7 @@ from stream_processors.kpis.contributions import (
     order_key,
     order_values,
 )
-from stream_processors.kpis.rows import State, apply, figures
+from stream_processors.kpis.rows import RowState, apply, figures
 
 ATTRIBUTION = Attribution(KpiSettings(currency="EUR", rates={"EUR": "1", "USD": "0.5"}))
 KEY = KpiKey("2026-11-20", "facebook", "23850001")
@@ -61,18 +61,18 @@ def _install(event_id: str) -> Contribution:
 
 
 def test_a_restated_ad_day_replaces_its_contribution() -> None:
-    state: State = {}
+    state = RowState()
     assert apply(state, _ad("9", "100.00", fetched_at=1))
     assert apply(state, _ad("8", "50.00", fetched_at=1))
     assert apply(state, _ad("9", "120.00", fetched_at=2))  # restated
     assert not apply(state, _ad("9", "100.00", fetched_at=1))  # the old pull again
-    row = figures(KEY, state, "EUR", 0)
+    row = figures(KEY, state.totals, "EUR", 0)
     assert row["spend"] == "170.000000"
     assert (row["impressions"], row["clicks"]) == (2000, 40)
 
 
 def test_events_count_once_and_orders_update_in_place() -> None:
-    state: State = {}
+    state = RowState()
     for contribution in (_install("e1"), _install("e1"), _install("e2")):
         apply(state, contribution)
     apply(state, _ad("9", "100.00", fetched_at=1))
@@ -80,7 +80,7 @@ def test_events_count_once_and_orders_update_in_place() -> None:
     apply(state, _order("o1", 20, "90.00"))  # updated: replaces, never adds
     apply(state, _order("o2", 15, "30.00"))
     apply(state, _order("o2", 25, "30.00", status="cancelled"))  # leaves the totals
-    row = figures(KEY, state, "EUR", 0)
+    row = figures(KEY, state.totals, "EUR", 0)
     assert (row["installs"], row["orders"], row["revenue"]) == (2, 1, "90.000000")
     assert row["cpi"] == "50.0000"
     assert row["roas"] == "0.9000"
@@ -89,17 +89,17 @@ def test_events_count_once_and_orders_update_in_place() -> None:
 
 
 def test_a_deleted_order_is_withdrawn_and_older_changes_cannot_return() -> None:
-    state: State = {}
+    state = RowState()
     apply(state, _order("o1", 10, "80.00"))
     apply(state, Contribution(KEY, "orders", "o1", 30, None))  # deleted
     assert not apply(state, _order("o1", 20, "85.00"))  # an older update arrives late
-    assert figures(KEY, state, "EUR", 0)["revenue"] == "0.000000"
+    assert figures(KEY, state.totals, "EUR", 0)["revenue"] == "0.000000"
 
 
 def test_currencies_convert_and_ratios_are_null_without_denominator() -> None:
-    state: State = {}
+    state = RowState()
     apply(state, _ad("9", "100.00", fetched_at=1, currency="USD"))
-    row = figures(KEY, state, "EUR", 0)
+    row = figures(KEY, state.totals, "EUR", 0)
     assert row["spend"] == "50.000000"
     assert (row["account_currency"], row["spend_account_currency"]) == ("USD", "100.00")
     assert (row["cpi"], row["roas"], row["cost_per_order"]) == (None, "0.0000", None)
