@@ -10,6 +10,9 @@ share a group.
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import faust
 
 from headwater.settings import Settings
@@ -36,8 +39,10 @@ def build_app(
 ) -> tuple[faust.App, BatchService]:
     """A Faust app configured from the settings, hosting the batch runner of every stage."""
     brokers = [f"kafka://{server}" for server in settings.kafka.bootstrap_servers.split(",")]
+    app_id = f"{settings.processor.app_id}-worker"
     app = faust.App(
-        f"{settings.processor.app_id}-worker",
+        app_id,
+        datadir=str(Path(tempfile.gettempdir()) / f"{app_id}-data"),  # not the working dir
         broker=brokers,
         store="memory://",
         topic_partitions=settings.processor.partitions,

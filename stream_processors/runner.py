@@ -117,6 +117,9 @@ class BatchRunner:
         self._consumer: Consumer | None = None
         self._assigned: set[tuple[str, int]] = set()
         self._pending: dict[tuple[str, int], int] = {}  # offsets processed, not yet committed
+        #: assigned partitions whose state is not loaded yet (loaded outside the callback,
+        #: which must not block on other Kafka clients)
+        self._unrestored: list[TopicPartition] = []
         self._gauges = ConsumerGauges()
         self._dead_letters = {stage.label: dlq_topic(stage.label) for stage in self.stages}
 
@@ -143,6 +146,9 @@ class BatchRunner:
         try:
             while not stop.is_set():
                 messages = consumer.consume(self.batch_size, self.poll_timeout_s)
+                if self._unrestored:  # assigned in this call: state first, then records
+                    self._restore(self._unrestored)
+                    self._unrestored = []
                 if not messages:
                     self._gauges.refresh(consumer, self._assigned, idle=True)
                     continue
@@ -296,6 +302,7 @@ class BatchRunner:
     def _rewind(self, consumer: Consumer) -> None:
         """Back to the committed offsets, with state reloaded from the changelogs."""
         self._pending.clear()
+        self._unrestored = []
         for stage in self._stateful:
             stage.changes()  # drop what the failed batch changed
         assigned = [TopicPartition(t, p) for t, p in sorted(self._assigned)]
@@ -321,7 +328,7 @@ class BatchRunner:
         self._assigned |= {(tp.topic, tp.partition) for tp in partitions}
         self._gauges.rebalanced()
         log.info("partitions assigned", extra={"partitions": _names(partitions)})
-        self._restore(partitions)
+        self._unrestored += partitions
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self._commit(consumer)  # between batches: everything processed was delivered
@@ -335,6 +342,9 @@ class BatchRunner:
         log.info("partitions revoked", extra={"partitions": _names(partitions)})
         revoked = {(tp.topic, tp.partition) for tp in partitions}
         self._assigned -= revoked
+        self._unrestored = [
+            tp for tp in self._unrestored if (tp.topic, tp.partition) not in revoked
+        ]
         for key in revoked:
             self._pending.pop(key, None)
             self._gauges.forget(*key)

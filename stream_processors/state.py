@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
@@ -10,7 +11,7 @@ from headwater.errors import DependencyUnavailable
 from headwater.kafka.clients import make_consumer
 from headwater.settings import KafkaSettings
 
-_READ_TIMEOUT_S = 60.0
+_READ_TIMEOUT_S = 120.0
 
 
 def changelog_topic(app_id: str, store: str) -> str:
@@ -21,36 +22,28 @@ def changelog_topic(app_id: str, store: str) -> str:
 def read_changelog(
     kafka: KafkaSettings, topic: str, partition: int
 ) -> list[tuple[bytes, bytes | None]]:
-    """Every (key, value) of one partition up to its current end, in offset order."""
+    """Every (key, value) of one partition up to its end (when read), in offset order."""
     consumer = make_consumer(
         kafka, group_id=f"restore-{uuid.uuid4().hex}", **{"enable.partition.eof": True}
     )
+    deadline = time.monotonic() + _READ_TIMEOUT_S
     try:
-        low, high = consumer.get_watermark_offsets(
-            TopicPartition(topic, partition), timeout=_READ_TIMEOUT_S
-        )
-        entries: list[tuple[bytes, bytes | None]] = []
-        if high <= low:
-            return entries
         consumer.assign([TopicPartition(topic, partition, OFFSET_BEGINNING)])
-        position = low
-        while position < high:
-            messages = consumer.consume(10_000, _READ_TIMEOUT_S)
-            if not messages:
+        entries: list[tuple[bytes, bytes | None]] = []
+        while True:  # until librdkafka reports the partition's end
+            if time.monotonic() > deadline:
                 raise DependencyUnavailable(
-                    f"changelog {topic}[{partition}] stopped at {position} of {high}"
+                    f"changelog {topic}[{partition}] not read within {_READ_TIMEOUT_S:.0f} s"
                 )
-            for message in messages:
+            for message in consumer.consume(10_000, 0.2):
                 error = message.error()
-                if error is not None:
-                    if error.code() == KafkaError._PARTITION_EOF:
-                        position = high
-                        continue
+                if error is None:
+                    key = message.key()
+                    if key is not None:
+                        entries.append((key, message.value()))
+                elif error.code() == KafkaError._PARTITION_EOF:
+                    return entries
+                else:
                     raise DependencyUnavailable(f"reading changelog {topic}: {error}")
-                key = message.key()
-                if key is not None:
-                    entries.append((key, message.value()))
-                position = (message.offset() or position) + 1
-        return entries
     finally:
         consumer.close()

@@ -64,8 +64,10 @@ class KpiFold(StatefulStage):
     label = "kpis"
     sources = (CONTRIBUTIONS,)
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, source: str = CONTRIBUTIONS, output: str = KPIS) -> None:
+        self.sources = (source,)
         self.changelog = changelog_topic(settings.processor.app_id, STORE)
+        self._output = output
         self._currency = settings.kpis.currency
         self._schema = avro_schema("metrics/campaign_kpis_daily")
         self._write = FlatRecordWriter(self._schema)
@@ -98,7 +100,7 @@ class KpiFold(StatefulStage):
             row.segments.append((totals.encode(), row.dirty))
             row.dirty = {}
         kpi = figures(contribution.key, totals, self._currency, time.time_ns() // 1000)
-        return [Output(KPIS, row_key, self._write(kpi), self._headers)]
+        return [Output(self._output, row_key, self._write(kpi), self._headers)]
 
     def changes(self) -> list[tuple[int, bytes, bytes | None]]:
         """Row records, then entry records, of every row touched since the last call."""

@@ -1,0 +1,311 @@
+"""The processor's batch runner on the real broker: nothing skipped, nothing lost.
+
+Every record either produces its outputs, or goes to the DLQ with a reason, or is not
+committed; a backlog that exists when workers start or join is read whole, by the running
+workers, without a restart.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import pytest
+from confluent_kafka import KafkaError, Message, Producer, TopicPartition
+
+from headwater.avro import decode
+from headwater.kafka.clients import make_admin, make_consumer, make_producer
+from headwater.kafka.topics import TopicSpec, ensure_topics
+from headwater.settings import Settings
+from schemas import avro_schema
+from stream_processors.base import Stage, TransformStage
+from stream_processors.kpis.contributions import ORDERS, Contribution, KpiKey
+from stream_processors.kpis.fold import KpiFold
+from stream_processors.metrics import BATCH_FAILURES
+from stream_processors.output import Output
+from stream_processors.runner import PARTITIONER, BatchRunner
+from tests.conftest import wait_for
+
+PARTITIONS = 3
+
+
+@pytest.fixture
+def tag() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+def topics(settings: Settings, tag: str) -> Iterator[Callable[[str], str]]:
+    made: list[str] = []
+
+    def make(role: str, partitions: int = PARTITIONS, compacted: bool = False) -> str:
+        name = f"test.runner.{tag}.{role}"
+        spec = (
+            TopicSpec.compacted(name, partitions, 1)
+            if compacted
+            else TopicSpec(name, partitions, 1, {})
+        )
+        ensure_topics(make_admin(settings.kafka), [spec])
+        made.append(name)
+        return name
+
+    yield make
+    make_admin(settings.kafka).delete_topics(made)
+
+
+def _settings(settings: Settings, group: str) -> Settings:
+    processor = settings.processor.model_copy(update={"app_id": group})
+    return settings.model_copy(update={"processor": processor})
+
+
+def _fill(settings: Settings, topic: str, records: list[tuple[bytes, bytes]]) -> None:
+    producer = make_producer(settings.kafka, partitioner=PARTITIONER)
+    for key, value in records:
+        producer.produce(topic, value, key)
+    assert producer.flush(60) == 0
+
+
+def _read_all(settings: Settings, topic: str) -> list[Message]:
+    consumer = make_consumer(settings.kafka, f"read-{uuid.uuid4().hex}")
+    try:
+        parts = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+        ends = {tp.partition: consumer.get_watermark_offsets(tp, timeout=10)[1] for tp in parts}
+        consumer.assign([TopicPartition(topic, p, 0) for p in range(PARTITIONS)])
+        messages: list[Message] = []
+        positions = dict.fromkeys(ends, 0)
+
+        def done() -> bool:
+            for message in consumer.consume(1000, 0.5):
+                if message.error() is None:
+                    messages.append(message)
+                    positions[message.partition() or 0] = (message.offset() or 0) + 1
+            return all(positions[p] >= end for p, end in ends.items())
+
+        wait_for(done, timeout_s=60, what=f"all of {topic}")
+        return messages
+    finally:
+        consumer.close()
+
+
+def _committed(settings: Settings, group: str, topic: str) -> int:
+    consumer = make_consumer(settings.kafka, group)
+    try:
+        parts = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+        return sum(max(tp.offset, 0) for tp in consumer.committed(parts, timeout=10))
+    finally:
+        consumer.close()
+
+
+class Worker:
+    """A runner on a thread, as `headwater process` runs it."""
+
+    def __init__(self, runner: BatchRunner) -> None:
+        self.runner = runner
+        self.stop = threading.Event()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.runner.run(self.stop)
+        except BaseException as error:
+            self.error = error
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(30)
+        assert not self.thread.is_alive()
+        assert self.error is None, self.error
+
+
+def _echo(target: str) -> Callable[[str, bytes | None, bytes | None], list[Output]]:
+    def transform(_topic: str, key: bytes | None, value: bytes | None) -> list[Output]:
+        assert key is not None
+        assert value is not None
+        number = json.loads(value)["amount"]
+        amount = Decimal(number)  # "1e30" works, "x" raises InvalidOperation
+        if amount.is_zero():
+            raise ZeroDivisionError("division by zero")  # an exception nobody lists
+        return [Output(target, key, str(amount).encode())]
+
+    return transform
+
+
+def test_any_exception_is_a_dead_letter_naming_it_and_the_rest_flows(
+    settings: Settings, topics: Callable[..., str], tag: str
+) -> None:
+    source, target = topics("in"), topics("out")
+    group = f"test-runner-{tag}"
+    amounts = [str(n) for n in range(1, 200)] + ["x", "0", "1e30"]
+    _fill(settings, source, [(f"k{i}".encode(), json.dumps({"amount": a}).encode())
+                             for i, a in enumerate(amounts)])  # fmt: skip
+    label = f"test{tag}"
+    dlq = f"dlq.{label}"
+    ensure_topics(make_admin(settings.kafka), [TopicSpec(dlq, 1, 1, {})])
+    stage = TransformStage("echo", label, [source], _echo(target))
+    worker = Worker(BatchRunner(_settings(settings, group), [stage]))
+    try:
+        wait_for(lambda: _committed(settings, group, source) == len(amounts), timeout_s=60,
+                 what="every record committed")  # fmt: skip
+    finally:
+        worker.close()
+    dead = _read_all_single(settings, dlq)
+    make_admin(settings.kafka).delete_topics([dlq])
+    outputs = {m.key(): m.value() for m in _read_all(settings, target)}
+    assert len(outputs) == len(amounts) - 2
+    assert outputs[f"k{len(amounts) - 1}".encode()] == b"1E+30"
+    assert sorted(m.key() for m in dead) == [b"k199", b"k200"]
+    reasons = {m.key(): dict(m.headers() or [])["dlq.reason"].decode() for m in dead}
+    assert reasons[b"k199"].startswith(InvalidOperation.__name__)
+    assert reasons[b"k200"] == "ZeroDivisionError: division by zero"
+    headers = dict(next(m for m in dead if m.key() == b"k200").headers() or [])
+    assert headers["dlq.source.topic"].decode() == source
+    assert headers["dlq.stage"] == label.encode()
+
+
+def _read_all_single(settings: Settings, topic: str) -> list[Message]:
+    consumer = make_consumer(settings.kafka, f"read-{uuid.uuid4().hex}")
+    try:
+        end = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)[1]
+        consumer.assign([TopicPartition(topic, 0, 0)])
+        found: list[Message] = []
+
+        def done() -> bool:
+            found.extend(m for m in consumer.consume(1000, 0.5) if m.error() is None)
+            return len(found) >= end
+
+        wait_for(done, timeout_s=60, what=f"all of {topic}")
+        return found
+    finally:
+        consumer.close()
+
+
+class FlakyProducer:
+    """A real producer whose deliveries of one key fail while ``failing`` is set."""
+
+    def __init__(self, real: Producer, poison: bytes) -> None:
+        self.real, self.poison, self.failing, self.failed = real, poison, True, 0
+
+    def produce(self, topic: str, value: Any, key: Any, **options: Any) -> None:
+        callback = options.pop("on_delivery")
+        if key == self.poison and self.failing:
+            self.failed += 1
+            error = KafkaError(KafkaError._MSG_TIMED_OUT, "injected delivery failure")
+            self.real.produce(topic, value, key, **options)  # it may land: a duplicate later
+            callback(error, _FakeMessage(topic))
+            return
+        self.real.produce(topic, value, key, on_delivery=callback, **options)
+
+    def flush(self, timeout: float) -> int:
+        return int(self.real.flush(timeout))
+
+    def poll(self, timeout: float) -> int:
+        return int(self.real.poll(timeout))
+
+
+class _FakeMessage:
+    def __init__(self, topic: str) -> None:
+        self._topic = topic
+
+    def topic(self) -> str:
+        return self._topic
+
+    def partition(self) -> int:
+        return 0
+
+
+def test_a_failed_delivery_commits_nothing_until_it_succeeds(
+    settings: Settings, topics: Callable[..., str], tag: str
+) -> None:
+    source, target = topics("in", partitions=1), topics("out")
+    group = f"test-runner-{tag}"
+    records = [(f"k{i}".encode(), json.dumps({"amount": str(i + 1)}).encode()) for i in range(100)]
+    _fill(settings, source, records)
+    stage = TransformStage("echo", "runnertest", [source], _echo(target))
+    flaky: list[FlakyProducer] = []
+
+    def producer(kafka: Any, **overrides: Any) -> Any:
+        flaky.append(FlakyProducer(make_producer(kafka, **overrides), poison=b"k50"))
+        return flaky[0]
+
+    failures_before = BATCH_FAILURES._value.get()
+    worker = Worker(BatchRunner(_settings(settings, group), [stage], producer_factory=producer,
+                                batch_size=20))  # fmt: skip
+    try:
+        wait_for(lambda: flaky and flaky[0].failed >= 3, timeout_s=60, what="three failed tries")
+        # the batch holding k50 is tried again and again: its offsets are never committed
+        assert _committed(settings, group, source) <= 50
+        assert BATCH_FAILURES._value.get() - failures_before >= 3
+        flaky[0].failing = False
+        wait_for(lambda: _committed(settings, group, source) == 100, timeout_s=90,
+                 what="everything committed once deliveries succeed")  # fmt: skip
+    finally:
+        worker.close()
+    outputs = {m.key() for m in _read_all(settings, target)}
+    assert outputs == {key for key, _ in records}
+
+
+def _contribution(n: int) -> Contribution:
+    row = KpiKey("2026-11-20", "facebook", str(n % 7))
+    values = {"orders": "1", "revenue": f"{n % 100}.25"}
+    return Contribution(row, ORDERS, f"order-{n % 900}", n, values)
+
+
+def test_a_backlog_is_read_whole_by_starting_and_joining_workers_and_state_moves_with_it(
+    settings: Settings, topics: Callable[..., str], tag: str
+) -> None:
+    """Stateless and stateful stages alike: 12,000 records waiting when the first worker
+    starts; a second worker joins while it works; a third replaces the first."""
+    raw, echoed = topics("raw"), topics("echoed")
+    contributions, kpis = topics("contributions"), topics("kpis")
+    group = f"test-runner-{tag}"
+    runner_settings = _settings(settings, group)
+    changelog = f"{group}-kpi_rows-changelog"
+    ensure_topics(make_admin(settings.kafka), [TopicSpec.compacted(changelog, PARTITIONS, 1)])
+    raws = [(f"r{i}".encode(), json.dumps({"amount": str(i + 1)}).encode()) for i in range(6000)]
+    made = [_contribution(n) for n in range(6000)]
+    _fill(settings, raw, raws)
+    _fill(settings, contributions, [(c.key.encode(), c.encode()) for c in made])
+
+    def stages() -> list[Stage]:
+        echo = TransformStage("echo", "runnertest", [raw], _echo(echoed))
+        return [echo, KpiFold(runner_settings, source=contributions, output=kpis)]
+
+    first = Worker(BatchRunner(runner_settings, stages(), batch_size=500))
+    wait_for(lambda: _committed(settings, group, raw) > 0, timeout_s=60, what="first batches")
+    second = Worker(BatchRunner(runner_settings, stages(), batch_size=500))
+    wait_for(lambda: second.runner.assigned, timeout_s=60, what="the second worker's partitions")
+    first.close()  # its partitions move to the others, state and all
+    third = Worker(BatchRunner(runner_settings, stages(), batch_size=500))
+    try:
+        wait_for(
+            lambda: (
+                _committed(settings, group, raw) == len(raws)
+                and _committed(settings, group, contributions) == len(made)
+            ),
+            timeout_s=120,
+            what="the whole backlog committed by the running workers",
+        )
+    finally:
+        second.close()
+        third.close()
+    assert {m.key() for m in _read_all(settings, echoed)} == {key for key, _ in raws}
+    latest: dict[bytes, dict[str, Any]] = {}
+    schema = avro_schema("metrics/campaign_kpis_daily")
+    for message in _read_all(settings, kpis):
+        latest[message.key() or b""] = decode(schema, message.value() or b"")
+    expected: dict[str, dict[str, Any]] = {}
+    for c in made:  # the latest version of each order, per row
+        expected.setdefault(c.key.campaign_id, {})[c.identity] = c
+    for campaign, orders in expected.items():
+        row = latest[KpiKey("2026-11-20", "facebook", campaign).encode()]
+        assert row["orders"] == len(orders)
+        revenue = sum(
+            (Decimal(c.values["revenue"]) for c in orders.values() if c.values), Decimal(0)
+        )
+        assert Decimal(row["revenue"]) == revenue
