@@ -34,10 +34,10 @@ from headwater.demo import DemoOptions, run_demo
 )
 @click.option(
     "--drain-timeout",
-    default=90.0,
+    default=180.0,
     show_default=True,
     type=click.FloatRange(min=0),
-    help="At the end, how long the consumers may take to catch up.",
+    help="At the end, how long the processor and the sinks may take to consume everything.",
 )
 def demo(
     duration: float | None,
@@ -49,9 +49,11 @@ def demo(
 ) -> None:
     """Run everything: the stack, sandbox APIs, a workload and the pipeline, watched live.
 
-    At the end (after --duration, or at Ctrl-C) the producers stop, the consumers drain,
-    everything stops, and a reconciliation per source and the top campaigns by ROAS are
-    printed. Exits 1 when a reconciliation does not hold or a service was given up.
+    At the end (after --duration, or at Ctrl-C) the producers stop, the processor and the
+    sinks drain (up to --drain-timeout), everything stops, and a reconciliation per source
+    and the top campaigns by ROAS are printed. Records nobody consumed are counted as
+    pending. Exits 0 only when every record is accounted for; 1 when records are pending, a
+    reconciliation does not hold or a service was given up.
     """
     options = DemoOptions(
         duration_s=duration,

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from headwater.demo.progress import number
-from headwater.demo.reconcile import Reconciliation
+from headwater.demo.reconcile import Reconciliation, SourceCount
 from headwater.demo.warehouse import CampaignRoas
 
 
 def reconciliation_lines(result: Reconciliation) -> list[str]:
-    """Per source: pulled, in, normalized, rejected, filtered, landed; and the check."""
+    """Per source: pulled, unread, in, normalized, rejected, filtered, landed, unlanded; the
+    check; and what is pending, per source and per stage."""
     lines = [
         "RECONCILIATION (this run; counted in Kafka and in the sinks' warehouse offsets)",
-        f"  {'source':<14}{'pulled':>9}{'in':>9}{'normalized':>12}{'rejected':>10}"
-        f"{'filtered':>10}{'landed':>9}{'sink DLQ':>10}{'pending':>9}"
+        f"  {'source':<14}{'pulled':>9}{'unread':>8}{'in':>9}{'normalized':>12}{'rejected':>10}"
+        f"{'filtered':>10}{'landed':>9}{'sink DLQ':>10}{'unlanded':>10}"
         "   in = normalized + rejected + filtered",
     ]
     for count in result.counts:
@@ -20,12 +23,12 @@ def reconciliation_lines(result: Reconciliation) -> list[str]:
             f"{number(count.consumed)} = {number(count.normalized)} + {number(count.rejected)}"
             f" + {number(count.filtered)}"
         )
-        verdict = "ok" if count.holds else f"MISMATCH by {count.difference:+,}"
+        outcome = _outcome(count)
         lines.append(
-            f"  {count.source:<14}{number(count.pulled):>9}{number(count.consumed):>9}"
-            f"{number(count.normalized):>12}{number(count.rejected):>10}"
-            f"{number(count.filtered):>10}{number(count.landed):>9}"
-            f"{number(count.sink_rejected):>10}{number(count.pending):>9}   {check}  {verdict}"
+            f"  {count.source:<14}{number(count.pulled):>9}{number(count.unread):>8}"
+            f"{number(count.consumed):>9}{number(count.normalized):>12}"
+            f"{number(count.rejected):>10}{number(count.filtered):>10}{number(count.landed):>9}"
+            f"{number(count.sink_rejected):>10}{number(count.unlanded):>10}   {check}  {outcome}"
         )
     for count in result.counts:
         if count.unaccounted:
@@ -36,28 +39,93 @@ def reconciliation_lines(result: Reconciliation) -> list[str]:
             )
     lines += [
         "  pulled: appended to the source's topics by this run's pollers or Debezium;"
-        " in: consumed and committed by the processor;",
-        "  normalized: its normalized records are on norm.*; rejected: on dlq.normalize;"
-        " filtered: Debezium's tombstones (the processor",
-        "  writes its own after each DELETE); landed: committed by the sink with its offsets;"
-        " sink DLQ: on dlq.sink; pending: not yet landed.",
+        " unread: the source's records the processor",
+        "  did not consume; in: consumed and committed by the processor; normalized: its"
+        " normalized records are on norm.*;",
+        "  rejected: on dlq.normalize; filtered: Debezium's tombstones (the processor writes its"
+        " own after each DELETE);",
+        "  landed: committed by the sink with its offsets; sink DLQ: on dlq.sink; unlanded:"
+        " normalized, not yet landed.",
     ]
-    if any(count.pulled != count.consumed for count in result.counts):
+    if any(count.consumed > count.pulled for count in result.counts):
         lines.append(
-            "  pulled and in differ when the processor had records left from before the run,"
-            " or had not caught up when it stopped."
+            "  in exceeds pulled when the processor also read records left from before the run"
+            " or written by others to shared topics."
         )
-    if any(count.pending for count in result.counts):
+    lines += pending_lines(result)
+    if not result.holds:
         lines.append(
-            "  pending records are safe in Kafka: the sinks land them on the next run, from"
-            " their offsets in the warehouse."
+            "  RECONCILIATION FAILED: some records are not accounted for (see MISMATCH above)"
         )
-    lines.append(
-        "  every source reconciles"
-        if result.holds
-        else "  RECONCILIATION FAILED: some records are not accounted for (see MISMATCH above)"
-    )
+    elif result.waiting:
+        lines.append(
+            "  in = normalized + rejected + filtered for every source, but not every record is"
+            " accounted for yet (see PENDING above)"
+        )
+    else:
+        lines.append("  every source reconciles")
     return lines
+
+
+def _outcome(count: SourceCount) -> str:
+    if not count.holds:
+        return f"MISMATCH by {count.difference:+,}"
+    waiting = [f"pending {count.pending:,}"] if count.pending else []
+    if count.source_behind:
+        waiting.append("Debezium behind")
+    return ", ".join(waiting) or "ok"
+
+
+def pending_lines(result: Reconciliation) -> list[str]:
+    """How many records are pending, per source and per stage; nothing when none are."""
+    if not result.waiting:
+        return []
+    lines = [
+        f"  PENDING: {result.pending:,} records not accounted for yet (safe in Kafka: the next"
+        " run takes them up from the committed offsets)"
+    ]
+    for count in result.waiting:
+        stages = []
+        if count.source_behind:
+            stages.append(
+                "Debezium had not published all of the run's changes (how many is unknown:"
+                " its end-of-run fence never arrived)"
+            )
+        if count.unread:
+            stages.append(f"{count.unread:,} not read by the processor")
+        if count.unlanded:
+            stages.append(f"{count.unlanded:,} normalized, not landed by sink {count.sink}")
+        if stages:
+            lines.append(f"    {count.source}: {' · '.join(stages)}")
+    return lines
+
+
+def verdict(result: Reconciliation, problems: Sequence[str]) -> tuple[str, int]:
+    """The demo's last line and exit status.
+
+    "every record accounted for" only when it is so: every change of the run published,
+    every pulled record read by the processor, in = normalized + rejected + filtered and
+    every normalized record landed or dead-lettered by its sink, for every source; and
+    nothing else went wrong.
+    """
+    failures = list(problems)
+    if not result.holds:
+        failures.insert(0, "a reconciliation does not hold")
+    pending = ", ".join(
+        f"{count.source} {count.pending:,}" + (" + unpublished" if count.source_behind else "")
+        for count in result.waiting
+    )
+    if failures:
+        if pending:
+            failures.append(f"{result.pending:,} records pending ({pending})")
+        return f"demo FAILED: {'; '.join(failures)}", 1
+    if not result.accounted_for:
+        return (
+            f"demo INCOMPLETE: {result.pending:,} records pending ({pending}):"
+            " not every record is accounted for",
+            1,
+        )
+    return "demo finished: every record accounted for", 0
 
 
 def campaign_lines(top: list[CampaignRoas] | None, limit: int) -> list[str]:
