@@ -18,12 +18,17 @@ from headwater.avro import encode
 _DOUBLE = struct.Struct("<d")
 
 
+_ONE_BYTE = [bytes((n,)) for n in range(0x80)]
+
+
 def long_bytes(value: int) -> bytes:
     """A long (or int) as Avro writes it: zig-zag, then variable-length base 128."""
     zigzag = (value << 1) ^ (value >> 63)
     if zigzag < 0x80:
-        return bytes((zigzag,))
-    out = bytearray()
+        return _ONE_BYTE[zigzag]
+    if zigzag < 0x4000:
+        return bytes(((zigzag & 0x7F) | 0x80, zigzag >> 7))
+    out = []
     while zigzag >= 0x80:
         out.append((zigzag & 0x7F) | 0x80)
         zigzag >>= 7

@@ -56,6 +56,11 @@ class StatefulStage(Stage):
     def release(self, partition: int) -> None:
         """Forget a partition's state (it was revoked, or is about to be restored again)."""
 
+    def finish(self) -> list[Output]:
+        """Outputs due at the end of a batch (e.g. one update per changed row), after every
+        record of the batch was processed and before anything is delivered."""
+        return []
+
     @abstractmethod
     def changes(self) -> list[tuple[int, bytes, bytes | None]]:
         """(partition, key, value) to append to the changelog since the last call; clears them."""

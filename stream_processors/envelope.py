@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from stream_processors.errors import RejectedRecord
 
 _EPOCH = datetime(1970, 1, 1).astimezone()
@@ -30,9 +32,12 @@ def read_envelope(value: bytes | None) -> RawEnvelope:
     if value is None:
         raise RejectedRecord("raw record has no value")
     try:
-        data = json.loads(value)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise RejectedRecord(f"raw record is not JSON: {error}") from error
+        data = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        try:  # the standard library's message, which names where it broke
+            data = json.loads(value)
+        except (ValueError, UnicodeDecodeError) as error:
+            raise RejectedRecord(f"raw record is not JSON: {error}") from error
     if not isinstance(data, dict) or not isinstance(data.get("payload"), dict):
         raise RejectedRecord("raw record is not an envelope with a payload object")
     try:

@@ -207,6 +207,10 @@ class BatchRunner:
             for output in outputs:
                 self._produce(output.topic, output.key, output.value, output.headers, deliveries)
                 out[(stage.label, output.topic)] += 1
+        for stage in self._stateful:
+            for output in stage.finish():
+                self._produce(output.topic, output.key, output.value, output.headers, deliveries)
+                out[(stage.label, output.topic)] += 1
         self._confirm(deliveries)
         self._save_state()
         self._pending.update(offsets)

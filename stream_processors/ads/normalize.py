@@ -9,7 +9,8 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from headwater.avro import SCHEMA_HEADER, encode, schema_id
+from headwater.avro import SCHEMA_HEADER, schema_id
+from headwater.avro_binary import FlatRecordWriter
 from schemas import avro_schema
 from stream_processors.ads.kpis import cpc, cpm, ctr
 from stream_processors.envelope import RawEnvelope
@@ -17,6 +18,9 @@ from stream_processors.errors import RejectedRecord
 from stream_processors.output import Output
 
 TOPIC = "norm.ads.performance_daily"
+_SCHEMA = avro_schema("norm/ad_performance_daily")
+_WRITE = FlatRecordWriter(_SCHEMA)
+_HEADERS = [(SCHEMA_HEADER, schema_id(_SCHEMA))]
 _MICROS = Decimal(1_000_000)
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _EPOCH_DAY = date(1970, 1, 1).toordinal()
@@ -136,10 +140,9 @@ def to_output(record: dict[str, Any]) -> Output:
     """The keyed Avro record for norm.ads.performance_daily."""
     key = [record[k] for k in ("platform", "account_id", "campaign_id", "ad_group_id", "ad_id")]
     key.append(date.fromordinal(_EPOCH_DAY + record["date"]).isoformat())
-    schema = avro_schema("norm/ad_performance_daily")
     return Output(
         TOPIC,
         json.dumps(key, separators=(",", ":")).encode(),
-        encode(schema, record),
-        [(SCHEMA_HEADER, schema_id(schema))],
+        _WRITE(record),
+        _HEADERS,
     )

@@ -140,28 +140,23 @@ def _string(value: Any) -> bytes:
 
 
 class _Column:
-    """One column of a compiled image: its constant Avro prefix and its converter."""
+    """One column of a compiled image: its constant Avro prefixes and its converter."""
 
-    __slots__ = ("convert", "is_bytes", "name", "prefix")
+    __slots__ = ("convert", "is_bytes", "name", "null", "toast", "value")
 
     def __init__(self, field: dict[str, Any]) -> None:
         self.name = str(field.get("field"))
         nullable = bool(field.get("optional", True))
-        self.prefix = (
+        prefix = (
             string_bytes(self.name)
             + string_bytes(sql_type(field))
             + (b"\x01" if nullable else b"\x00")
         )
+        self.null = prefix + b"\x00\x00"  # unchanged false, value null
+        self.toast = prefix + b"\x01\x00"  # unchanged true, value null
+        self.value = prefix + b"\x00"  # unchanged false, then the converter's branch and value
         self.convert = _converter(field)
         self.is_bytes = field.get("type") == "bytes"
-
-    def encode(self, value: Any) -> tuple[bytes, bool]:
-        """The Column record's bytes, and whether the value is present (not None, not TOAST)."""
-        if value is None:
-            return self.prefix + b"\x00\x00", False
-        if value == UNAVAILABLE or (self.is_bytes and value == _UNAVAILABLE_B64):
-            return self.prefix + b"\x01\x00", False
-        return self.prefix + b"\x00" + self.convert(value), True
 
 
 class _Table:
@@ -174,6 +169,16 @@ class _Table:
             if envelope_field.get("field") in ("before", "after") and isinstance(fields, list):
                 self.images[str(envelope_field["field"])] = [_Column(f) for f in fields]
         self._deletes: dict[tuple[str, ...], list[_Column]] = {}
+        self._names: dict[tuple[bool, tuple[str, ...]], frozenset[str]] = {}
+
+    def names(self, op: int, key_names: tuple[str, ...]) -> frozenset[str]:
+        """The names of :meth:`columns`."""
+        found = self._names.get((op == 3, key_names))
+        if found is None:
+            found = self._names[(op == 3, key_names)] = frozenset(
+                c.name for c in self.columns(op, key_names)
+            )
+        return found
 
     def columns(self, op: int, key_names: tuple[str, ...]) -> list[_Column]:
         """The columns an operation writes (a delete: only the key columns are known)."""
@@ -269,15 +274,21 @@ class CompiledNormalizer:
         if not isinstance(image, dict):
             return None
         columns = table.columns(op, key_names)
-        parts = []
-        present = set()
+        parts: list[bytes] = []
+        append = parts.append
         for column in columns:
-            encoded, has_value = column.encode(image.get(column.name))
-            parts.append(encoded)
-            if has_value:
-                present.add(column.name)
-        if not present.issuperset(key_names):
-            return None
+            value = image.get(column.name)
+            if value is None:
+                append(column.null)
+            elif value == UNAVAILABLE or (column.is_bytes and value == _UNAVAILABLE_B64):
+                append(column.toast)
+            else:
+                append(column.value)
+                append(column.convert(value))
+        for name in key_names:  # every key column has a value the row carries
+            value = image.get(name)
+            if value is None or value == UNAVAILABLE or name not in table.names(op, key_names):
+                return None
         head, topic = self._head(str(schema_name), str(table_name))
         body = b"".join(
             [
@@ -287,7 +298,7 @@ class CompiledNormalizer:
                 long_bytes(commit),
                 b"\x02" + long_bytes(tx) if type(tx) is int else b"\x00",
                 _strings(key_names),
-                long_bytes(len(parts)) + b"".join(parts) + b"\x00" if parts else b"\x00",
+                long_bytes(len(columns)) + b"".join(parts) + b"\x00" if columns else b"\x00",
             ]
         )
         outputs = [Output(topic, key_bytes, body, self._headers)]

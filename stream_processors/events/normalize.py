@@ -9,7 +9,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from headwater.avro import SCHEMA_HEADER, encode, schema_id
+from headwater.avro import SCHEMA_HEADER, schema_id
+from headwater.avro_binary import FlatRecordWriter
 from producers.clevertap.models import split_key
 from schemas import avro_schema
 from stream_processors.envelope import RawEnvelope, to_micros
@@ -17,6 +18,9 @@ from stream_processors.errors import RejectedRecord
 from stream_processors.output import Output
 
 TOPIC = "norm.app.events"
+_SCHEMA = avro_schema("norm/app_event")
+_WRITE = FlatRecordWriter(_SCHEMA)
+_HEADERS = [(SCHEMA_HEADER, schema_id(_SCHEMA))]
 
 
 class Pseudonymizer:
@@ -89,10 +93,9 @@ def clevertap_event(
 
 def to_output(event: dict[str, Any]) -> Output:
     """The keyed Avro record for norm.app.events."""
-    schema = avro_schema("norm/app_event")
     return Output(
         TOPIC,
         str(event["event_id"]).encode(),
-        encode(schema, event),
-        [(SCHEMA_HEADER, schema_id(schema))],
+        _WRITE(event),
+        _HEADERS,
     )

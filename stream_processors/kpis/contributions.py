@@ -14,6 +14,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 from headwater.settings import KpiSettings
 from stream_processors.errors import RejectedRecord
 
@@ -55,7 +57,7 @@ class Contribution:
 
     def encode(self) -> bytes:
         """JSON, for the contributions topic."""
-        return json.dumps(
+        return orjson.dumps(
             [
                 self.key.day,
                 self.key.platform,
@@ -65,12 +67,12 @@ class Contribution:
                 self.version,
                 self.values,
             ]
-        ).encode()
+        )
 
     @classmethod
     def decode(cls, raw: bytes) -> Contribution:
         """A contribution back from its bytes."""
-        day, platform, campaign, kind, identity, version, values = json.loads(raw)
+        day, platform, campaign, kind, identity, version, values = orjson.loads(raw)
         return cls(KpiKey(day, platform, campaign), kind, identity, int(version), values)
 
 

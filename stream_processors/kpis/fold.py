@@ -15,11 +15,12 @@ records set entries) and queues the entries learnt from row records to be saved 
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from headwater.avro import SCHEMA_HEADER, schema_id
 from headwater.avro_binary import FlatRecordWriter
@@ -58,7 +59,8 @@ class _Partition:
 
 
 class KpiFold(StatefulStage):
-    """Folds ``kpis.contributions`` into ``metrics.campaigns.kpis_daily``."""
+    """Folds ``kpis.contributions`` into ``metrics.campaigns.kpis_daily``: one update per
+    changed row and batch, with the row's figures after the batch."""
 
     name = "kpi_fold"
     label = "kpis"
@@ -73,6 +75,7 @@ class KpiFold(StatefulStage):
         self._write = FlatRecordWriter(self._schema)
         self._headers = [(SCHEMA_HEADER, schema_id(self._schema))]
         self._partitions: dict[int, _Partition] = {}
+        self._emit: dict[bytes, tuple[int, KpiKey]] = {}  # rows changed in this batch
 
     def process(self, record: Incoming) -> list[Output]:
         """The row's new figures when the contribution changed it."""
@@ -99,8 +102,20 @@ class KpiFold(StatefulStage):
         if len(row.dirty) >= SEGMENT:
             row.segments.append((totals.encode(), row.dirty))
             row.dirty = {}
-        kpi = figures(contribution.key, totals, self._currency, time.time_ns() // 1000)
-        return [Output(self._output, row_key, self._write(kpi), self._headers)]
+        self._emit[row_key] = (record.partition, contribution.key)
+        return []
+
+    def finish(self) -> list[Output]:
+        """The figures of every row the batch changed, once per row."""
+        now = time.time_ns() // 1000
+        outputs = []
+        for row_key, (partition, key) in self._emit.items():
+            row = self._partitions[partition].rows.get(row_key)
+            if row is not None:
+                kpi = figures(key, row.totals, self._currency, now)
+                outputs.append(Output(self._output, row_key, self._write(kpi), self._headers))
+        self._emit.clear()
+        return outputs
 
     def changes(self) -> list[tuple[int, bytes, bytes | None]]:
         """Row records, then entry records, of every row touched since the last call."""
@@ -136,15 +151,15 @@ class KpiFold(StatefulStage):
                 continue
             if key.startswith(_ROW):
                 row_key = key[len(_ROW) :]
-                data = json.loads(value)
+                data = orjson.loads(value)
                 state.rows[row_key] = _Row(Totals.decode(data["totals"]))
                 for kind, identity, version, values in data["entries"]:
                     entry = (int(version), values)
                     state.entries[(row_key, kind, identity)] = entry
                     unsaved[(row_key, kind, identity)] = entry
             elif key.startswith(_ENTRY):
-                row_key_text, kind, identity = json.loads(key[len(_ENTRY) :])
-                version, values = json.loads(value)
+                row_key_text, kind, identity = orjson.loads(key[len(_ENTRY) :])
+                version, values = orjson.loads(value)
                 entry_key = (row_key_text.encode(), kind, identity)
                 state.entries[entry_key] = (int(version), values)
                 unsaved.pop(entry_key, None)
@@ -156,6 +171,7 @@ class KpiFold(StatefulStage):
     def release(self, partition: int) -> None:
         """Forget a partition's rows."""
         self._partitions.pop(partition, None)
+        self._emit.clear()  # a batch is never cut by a rebalance: nothing is lost here
 
     def row_count(self) -> int:
         """Rows held, over every partition (for tests and benchmarks)."""
@@ -166,15 +182,15 @@ def _row_record(totals: dict[str, Any], carried: dict[EntryKey, Entry]) -> bytes
     entries = [
         [kind, identity, version, values] for (kind, identity), (version, values) in carried.items()
     ]
-    return json.dumps({"totals": totals, "entries": entries}).encode()
+    return orjson.dumps({"totals": totals, "entries": entries})
 
 
 def _entry_value(entry: Entry) -> bytes:
-    return json.dumps(entry).encode()
+    return orjson.dumps(entry)
 
 
 def _entry_key(row_key: bytes, kind: str, identity: str) -> bytes:
-    return _ENTRY + json.dumps([row_key.decode(), kind, identity]).encode()
+    return _ENTRY + orjson.dumps([row_key.decode(), kind, identity])
 
 
 def kpi_key(row_key: bytes) -> KpiKey:

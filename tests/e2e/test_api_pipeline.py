@@ -39,7 +39,7 @@ class ApiPipeline:
 
     def __init__(self, settings: Settings, logs: Path) -> None:
         tag = uuid.uuid4().hex[:8]
-        rng = random.Random(tag)  # noqa: S311 - ids, not secrets
+        rng = random.Random(tag)
         self.facebook_accounts = [f"act_{rng.randrange(10**8, 10**9)}" for _ in range(3)]
         self.google_customers = [str(rng.randrange(10**9, 10**10)) for _ in range(3)]
         self.clevertap_account = f"E2E-{tag[:3]}-{tag[3:7]}".upper()

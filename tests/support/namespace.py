@@ -24,7 +24,7 @@ SHARED_TOPICS = re.compile(
 def free_port_block(size: int) -> int:
     """A base port with ``size`` free ports from it (``headwater run --base-port``)."""
     for _ in range(100):
-        base = random.randrange(20_000, 40_000)  # noqa: S311 - a port, not a secret
+        base = random.randrange(20_000, 40_000)
         probes = [socket.socket() for _ in range(size)]
         try:
             for offset, probe in enumerate(probes):

@@ -86,9 +86,10 @@ def _run(contributions: list[Contribution], batch: int, crash_at: dict[int, int]
     while committed < len(contributions):
         records = contributions[committed : committed + batch]
         for offset, contribution in enumerate(records, committed):
-            for output in fold.process(_record(contribution, offset)):
-                assert output.value is not None
-                latest[output.key] = output.value  # delivered before the changelog
+            assert fold.process(_record(contribution, offset)) == []
+        for output in fold.finish():  # one update per changed row, delivered before the changelog
+            assert output.value is not None
+            latest[output.key] = output.value
         changes = [(key, value) for _, key, value in fold.changes()]
         if b in crash_at:
             changelog += changes[: crash_at.pop(b) % (len(changes) + 1)]
@@ -145,6 +146,7 @@ def test_state_records_stay_small_however_full_a_row_gets() -> None:
         contribution = Contribution(key, ORDERS, f"order-{n}", n, values)
         fold.process(_record(contribution, n))
         if n % 1000 == 999:
+            assert len(fold.finish()) == 1
             sizes.append(max(len(value or b"") for _, _, value in fold.changes()))
     assert max(sizes) < 200 * SEGMENT  # a row record carries at most SEGMENT entries
     assert max(sizes) < 1.1 * min(sizes)  # ... and does not grow with the row's 20,000 orders
