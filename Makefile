@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
 .PHONY: help install test test-unit test-integration test-e2e lint format demo \
-        stack-up stack-down stack-status clean dashboards
+        stack-up stack-down stack-status clean dashboards bench
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -51,6 +51,10 @@ stack-down: $(INSTALLED)  ## stop what stack-up started
 
 stack-status: $(INSTALLED)  ## which parts of the stack are up
 	$(BIN)/headwater stack status
+
+bench: $(INSTALLED)  ## benchmarks (not tests): starts the stack if needed, prints one table (.bench/latest.json)
+	$(BIN)/headwater stack up
+	eval "$$($(BIN)/headwater stack env)" && $(BIN)/python bench/run.py $(if $(ONLY),$(foreach c,$(ONLY),--only $(c)))
 
 demo: $(INSTALLED)  ## the whole system, watched live (DURATION=60: stop after 60 s and reconcile)
 	$(BIN)/headwater demo $(if $(DURATION),--duration $(DURATION))

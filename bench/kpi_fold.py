@@ -37,7 +37,7 @@ def _row(order: int, per_row: int) -> KpiKey:
 
 def _record(contribution: Contribution, offset: int) -> Incoming:
     key = contribution.key.encode()
-    return Incoming("kpis.contributions", 0, offset, key, contribution.encode())
+    return Incoming("contributions", 0, offset, key, contribution.encode())
 
 
 def _updates_per_second(per_row: int) -> float:

@@ -13,7 +13,7 @@ from stream_processors.events.agent import CLEVERTAP
 from stream_processors.events.normalize import TOPIC as EVENTS
 from stream_processors.kpis.agent import STAGE as KPI_STAGE
 from stream_processors.kpis.agent import orders_topic
-from stream_processors.kpis.contributions import CONTRIBUTIONS, KPIS
+from stream_processors.kpis.contributions import KPIS, contributions_topic
 from stream_processors.kpis.fold import STORE as KPI_ROWS
 from stream_processors.kpis.orders import STORE as ORDER_ROWS
 from stream_processors.state import changelog_topic
@@ -49,7 +49,8 @@ def processor_topics(settings: Settings) -> list[TopicSpec]:
             [*output_topics(settings), orders_topic(settings), ADS, EVENTS, KPIS]
         )
     ]
-    internal = [TopicSpec(CONTRIBUTIONS, partitions, replication, {"cleanup.policy": "delete"})]
+    contributions = contributions_topic(settings.processor.app_id)
+    internal = [TopicSpec(contributions, partitions, replication, {"cleanup.policy": "delete"})]
     changelogs = [
         TopicSpec.compacted(
             changelog_topic(settings.processor.app_id, store), partitions, replication

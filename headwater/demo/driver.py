@@ -392,9 +392,12 @@ class Demo:
     def _kpi_inputs(self) -> list[str]:
         if not kpis_sink_available():
             return []
-        from stream_processors.kpis.contributions import CONTRIBUTIONS
+        from stream_processors.kpis.contributions import contributions_topic
 
-        return sorted({t for s in self.sources for t in s.outputs} | {CONTRIBUTIONS})
+        return sorted(
+            {t for s in self.sources for t in s.outputs}
+            | {contributions_topic(self.settings.processor.app_id)}
+        )
 
     def _sink_topics(self) -> dict[str, tuple[str, list[str]]]:
         from sinks.registry import writer_and_topics

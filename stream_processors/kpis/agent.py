@@ -1,7 +1,7 @@
 """The KPI stages: contributions from ads, events and orders, folded into KPI rows.
 
 Stage 1 turns each upstream record into a contribution and re-keys it by its KPI row on
-``kpis.contributions`` (orders remember their row, so an order that moves to another
+``<app id>-kpi-contributions`` (orders remember their row, so an order that moves to another
 campaign or day is withdrawn from the old row: ``orders.py``). Stage 2 keeps, per KPI row,
 the latest contribution per identity and running totals, and emits the row's figures to
 ``metrics.campaigns.kpis_daily`` whenever they change (``fold.py``). Every step is
@@ -17,7 +17,12 @@ from stream_processors.ads.normalize import TOPIC as ADS_TOPIC
 from stream_processors.base import Stage, TransformStage
 from stream_processors.cdc.normalize import norm_topic
 from stream_processors.events.normalize import TOPIC as EVENTS_TOPIC
-from stream_processors.kpis.contributions import Attribution, from_ad_row, from_event
+from stream_processors.kpis.contributions import (
+    Attribution,
+    contributions_topic,
+    from_ad_row,
+    from_event,
+)
 from stream_processors.kpis.fold import KpiFold
 from stream_processors.kpis.orders import OrderContributions, contribution_output
 from stream_processors.output import Output
@@ -36,21 +41,24 @@ def stages(settings: Settings) -> list[Stage]:
     attribution = Attribution(settings.kpis)
     ads_schema = avro_schema("norm/ad_performance_daily")
     events_schema = avro_schema("norm/app_event")
+    contributions = contributions_topic(settings.processor.app_id)
 
     def ads(_topic: str, _key: bytes | None, value: bytes | None) -> list[Output]:
         if value is None:
             return []
-        return [contribution_output(from_ad_row(decode(ads_schema, value), attribution))]
+        return [
+            contribution_output(contributions, from_ad_row(decode(ads_schema, value), attribution))
+        ]
 
     def events(_topic: str, _key: bytes | None, value: bytes | None) -> list[Output]:
         if value is None:
             return []
         contribution = from_event(decode(events_schema, value), attribution)
-        return [] if contribution is None else [contribution_output(contribution)]
+        return [] if contribution is None else [contribution_output(contributions, contribution)]
 
     return [
         TransformStage("kpi_ads", STAGE, [ADS_TOPIC], ads),
         TransformStage("kpi_events", STAGE, [EVENTS_TOPIC], events),
-        OrderContributions(settings, orders_topic(settings)),
+        OrderContributions(settings, orders_topic(settings), contributions),
         KpiFold(settings),
     ]

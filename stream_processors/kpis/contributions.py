@@ -20,10 +20,14 @@ from headwater.settings import KpiSettings
 from stream_processors.errors import RejectedRecord
 
 ADS, EVENTS, ORDERS = "ads", "events", "orders"
-#: the topic between the two KPI stages: contributions keyed by their KPI row
-CONTRIBUTIONS = "kpis.contributions"
 #: the KPI rows, the processor's last output
 KPIS = "metrics.campaigns.kpis_daily"
+
+
+def contributions_topic(app_id: str) -> str:
+    """The topic between the two KPI stages, contributions keyed by their KPI row: the
+    processor's own (like its changelogs), so two pipelines on one cluster never mix."""
+    return f"{app_id}-kpi-contributions"
 
 
 @dataclass(frozen=True)

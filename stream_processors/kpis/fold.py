@@ -27,7 +27,7 @@ from headwater.avro_binary import FlatRecordWriter
 from headwater.settings import Settings
 from schemas import avro_schema
 from stream_processors.base import Incoming, StatefulStage
-from stream_processors.kpis.contributions import CONTRIBUTIONS, KPIS, Contribution, KpiKey
+from stream_processors.kpis.contributions import KPIS, Contribution, KpiKey, contributions_topic
 from stream_processors.kpis.rows import Entry, Totals, figures, fold
 from stream_processors.output import Output
 from stream_processors.state import changelog_topic
@@ -59,15 +59,14 @@ class _Partition:
 
 
 class KpiFold(StatefulStage):
-    """Folds ``kpis.contributions`` into ``metrics.campaigns.kpis_daily``: one update per
+    """Folds the contributions topic into ``metrics.campaigns.kpis_daily``: one update per
     changed row and batch, with the row's figures after the batch."""
 
     name = "kpi_fold"
     label = "kpis"
-    sources = (CONTRIBUTIONS,)
 
-    def __init__(self, settings: Settings, source: str = CONTRIBUTIONS, output: str = KPIS) -> None:
-        self.sources = (source,)
+    def __init__(self, settings: Settings, source: str | None = None, output: str = KPIS) -> None:
+        self.sources = (source or contributions_topic(settings.processor.app_id),)
         self.changelog = changelog_topic(settings.processor.app_id, STORE)
         self._output = output
         self._currency = settings.kpis.currency

@@ -16,7 +16,6 @@ from headwater.settings import Settings
 from sinks.cdc.changes import decode_change
 from stream_processors.base import Incoming, StatefulStage
 from stream_processors.kpis.contributions import (
-    CONTRIBUTIONS,
     ORDERS,
     Attribution,
     Contribution,
@@ -30,9 +29,9 @@ from stream_processors.state import changelog_topic
 STORE = "kpi_order_rows"
 
 
-def contribution_output(contribution: Contribution) -> Output:
-    """A contribution keyed by its KPI row, for ``kpis.contributions``."""
-    return Output(CONTRIBUTIONS, contribution.key.encode(), contribution.encode())
+def contribution_output(topic: str, contribution: Contribution) -> Output:
+    """A contribution keyed by its KPI row, for the contributions topic."""
+    return Output(topic, contribution.key.encode(), contribution.encode())
 
 
 class OrderContributions(StatefulStage):
@@ -41,8 +40,9 @@ class OrderContributions(StatefulStage):
     name = "kpi_orders"
     label = "kpis"
 
-    def __init__(self, settings: Settings, orders_topic: str) -> None:
+    def __init__(self, settings: Settings, orders_topic: str, contributions: str) -> None:
         self.sources = (orders_topic,)
+        self._contributions = contributions
         self.changelog = changelog_topic(settings.processor.app_id, STORE)
         self._attribution = Attribution(settings.kpis)
         self._rows: dict[int, dict[bytes, bytes | None]] = {}
@@ -57,18 +57,20 @@ class OrderContributions(StatefulStage):
         if change.op == "TRUNCATE":
             return []
         rows = self._rows.setdefault(record.partition, {})
-        identity = key.decode()
+        identity = f"{change.schema}.{change.table}|{key.decode()}"  # ids repeat across tables
         previous = rows.get(key)
         previous_key = KpiKey.decode(previous) if previous else None
         target = None if change.op == "DELETE" else order_key(change.values, self._attribution)
         outputs: list[Output] = []
         if previous_key is not None and previous_key != target:
             withdraw = Contribution(previous_key, ORDERS, identity, change.lsn, None)
-            outputs.append(contribution_output(withdraw))
+            outputs.append(contribution_output(self._contributions, withdraw))
         if target is not None:
             share = order_values(change.values, self._attribution)
             outputs.append(
-                contribution_output(Contribution(target, ORDERS, identity, change.lsn, share))
+                contribution_output(
+                    self._contributions, Contribution(target, ORDERS, identity, change.lsn, share)
+                )
             )
         remembered = target.encode() if target is not None else None
         rows[key] = remembered

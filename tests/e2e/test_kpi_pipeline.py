@@ -24,6 +24,7 @@ import pytest
 from headwater.settings import KpiSettings, Settings
 from sandbox.apis import SandboxApis, sandbox_apis
 from sandbox.workload import run_workload
+from stream_processors.kpis.contributions import contributions_topic
 from tests.conftest import wait_for
 from tests.support.cdc import Pipeline, cdc_pipeline
 from tests.support.progress import group_caught_up, sink_caught_up
@@ -171,7 +172,7 @@ class KpiPipeline:
             "norm.ads.performance_daily",
             "norm.app.events",
             norm_orders,
-            "kpis.contributions",
+            contributions_topic(self.cdc.env["HEADWATER_PROCESSOR__APP_ID"]),
         ]
         if not group_caught_up(kafka, self.cdc.env["HEADWATER_PROCESSOR__APP_ID"], processor):
             return False
