@@ -13,6 +13,10 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
+import psycopg
+
+from headwater.settings import load_settings
+
 
 @dataclass(frozen=True)
 class Result:
@@ -42,6 +46,18 @@ def median_of(
     return statistics.median(run() for _ in range(runs))
 
 
+def medians_of(
+    run: Callable[[], dict[str, float]],
+    runs: int = 3,
+    warmup: Callable[[], object] | None = None,
+) -> dict[str, float]:
+    """As :func:`median_of`, for a run that measures several figures at once: each one's median."""
+    if warmup is not None:
+        warmup()
+    measured = [run() for _ in range(runs)]
+    return {name: statistics.median(m[name] for m in measured) for name in measured[0]}
+
+
 def _java_version() -> str:
     try:
         done = subprocess.run(["java", "-version"], capture_output=True, text=True, check=False)
@@ -50,19 +66,50 @@ def _java_version() -> str:
     return (done.stderr.splitlines() or ["?"])[0]
 
 
+def _jar_version(folder: Path, artifact: str) -> str:
+    """The version in the name of ``artifact-<version>.jar`` as Maven fetched it."""
+    found = sorted(folder.glob(f"{artifact}-*.jar")) if folder.is_dir() else []
+    return found[-1].name.removeprefix(f"{artifact}-").removesuffix(".jar") if found else "absent"
+
+
+def _postgres_version() -> str:
+    dsn = os.environ.get("HEADWATER_SOURCE__DSN")
+    if not dsn:
+        return "not configured"
+    try:
+        with psycopg.connect(dsn, connect_timeout=5) as connection:
+            row = connection.execute("SHOW server_version").fetchone()
+    except psycopg.Error as error:
+        return f"not reached ({type(error).__name__})"
+    return str(row[0]) if row else "?"
+
+
 def environment() -> dict[str, str]:
     """Cores, versions and the settings that matter."""
+    settings = load_settings()
+    jars = settings.stack.jars_dir
     packages = ("confluent-kafka", "faust-streaming", "fastavro", "orjson", "psycopg")
     described = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "cores": str(os.cpu_count()),
         "cpu": platform.processor() or platform.machine(),
+        "load (1 min)": f"{os.getloadavg()[0]:.2f}",
         "python": platform.python_version(),
         "java": _java_version(),
-        "kafka": "4.3.0 (native stack, KRaft, one broker, on this machine)",
-        "debezium": "3.6.1.Final",
+        "kafka": _jar_version(jars / "kafka", "kafka_2.13")
+        + " (native stack, KRaft, one broker, on this machine)",
+        "debezium": _jar_version(
+            jars / "plugins" / "debezium-connector-postgres", "debezium-connector-postgres"
+        ),
+        "postgresql": _postgres_version(),
     }
     described |= {name: version(name) for name in packages}
+    described |= {
+        "sink batch": f"{settings.sink.batch_size} records or {settings.sink.batch_interval_s} s",
+        "partitions": f"cdc.* {settings.cdc.topic_partitions}, "
+        f"norm.* {settings.processor.partitions}",
+        "JVM heaps": f"Kafka {settings.stack.kafka_heap}, Connect {settings.stack.connect_heap}",
+    }
     described |= {
         key: value
         for key, value in sorted(os.environ.items())

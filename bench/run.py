@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.harness import Result, report
 
-CASES = ["kpi_fold", "processor", "cdc_drain", "cdc_steady"]
+CASES = ["processor", "kpi_fold", "cdc_drain", "cdc_steady"]
 
 
 def main() -> int:
