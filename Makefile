@@ -54,7 +54,7 @@ stack-status: $(INSTALLED)  ## which parts of the stack are up
 
 bench: $(INSTALLED)  ## benchmarks (not tests): starts the stack if needed, prints one table (.bench/latest.json)
 	$(BIN)/headwater stack up
-	eval "$$($(BIN)/headwater stack env)" && $(BIN)/python bench/run.py $(if $(ONLY),$(foreach c,$(ONLY),--only $(c)))
+	eval "$$($(BIN)/headwater stack env)" && $(BIN)/python bench/run.py $(foreach c,$(ONLY),--only $(c)) $(ARGS)
 
 demo: $(INSTALLED)  ## the whole system, watched live (DURATION=60: stop after 60 s and reconcile)
 	$(BIN)/headwater demo $(if $(DURATION),--duration $(DURATION))

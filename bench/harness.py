@@ -17,6 +17,8 @@ import psycopg
 
 from headwater.settings import load_settings
 
+LOAD_AT_START = os.getloadavg()[0]  # others' work on the machine skews every figure
+
 
 @dataclass(frozen=True)
 class Result:
@@ -93,7 +95,7 @@ def environment() -> dict[str, str]:
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "cores": str(os.cpu_count()),
         "cpu": platform.processor() or platform.machine(),
-        "load (1 min)": f"{os.getloadavg()[0]:.2f}",
+        "load (1 min)": f"{LOAD_AT_START:.2f} at the start, {os.getloadavg()[0]:.2f} at the end",
         "python": platform.python_version(),
         "java": _java_version(),
         "kafka": _jar_version(jars / "kafka", "kafka_2.13")
@@ -113,7 +115,7 @@ def environment() -> dict[str, str]:
     described |= {
         key: value
         for key, value in sorted(os.environ.items())
-        if key.startswith(("HEADWATER_PROCESSOR__", "HEADWATER_SINK__", "HEADWATER_BENCH_"))
+        if key.startswith(("HEADWATER_PROCESSOR__", "HEADWATER_SINK__", "BENCH_"))
     }
     return described
 
