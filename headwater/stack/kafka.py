@@ -239,6 +239,8 @@ class KafkaConnect(Component):
                     "plugin.path": self.jars.plugins,
                     "plugin.discovery": "hybrid_warn",
                     "topic.creation.enable": "true",
+                    # Connectors set their own producer settings (producer.override.*).
+                    "connector.client.config.override.policy": "All",
                 }
             ),
         )

@@ -192,6 +192,7 @@ def _connect(network: Network) -> DockerContainer:
             CONNECT_OFFSET_STORAGE_REPLICATION_FACTOR="1",
             CONNECT_STATUS_STORAGE_REPLICATION_FACTOR="1",
             CONNECT_TOPIC_CREATION_ENABLE="true",
+            CONNECT_CONNECTOR_CLIENT_CONFIG_OVERRIDE_POLICY="All",
             CONNECT_PLUGIN_DISCOVERY="hybrid_warn",
             CONNECT_LISTENERS=f"http://0.0.0.0:{CONNECT_PORT}",
         )

@@ -11,8 +11,10 @@ from pydantic import SecretStr
 from connectors.base import MASK
 from connectors.debezium_postgres import (
     CONNECTOR_CLASS,
+    PROPAGATED_SOURCE_TYPES,
     TOPIC_RETENTION_MS,
     connector_config,
+    datatype_propagation,
     heartbeat_topic,
     include_list,
     parse_include_list,
@@ -22,6 +24,9 @@ from connectors.debezium_postgres import (
 )
 from headwater.errors import ConfigurationError
 from headwater.settings import CdcSettings, DatabaseSettings, KafkaSettings, Settings
+from sandbox.source_db.schema import COLUMNS
+from stream_processors.cdc.columns import _SQL_TYPES, sql_type
+from tests.support.debezium import SOURCE_TYPES, column_schema, propagates
 
 PASSWORD = "pa55-w0rd-!"
 
@@ -62,7 +67,9 @@ def test_every_key_of_the_rendered_config() -> None:
         "time.precision.mode": "adaptive_time_microseconds",
         "tombstones.on.delete": "true",
         "skipped.operations": "none",
-        "column.propagate.source.type": ".*",
+        "datatype.propagate.source.type": (
+            r".+\.numeric,.+\.varchar,.+\.bpchar,.+\.char,.+\.json,.+\.interval"
+        ),
         "signal.enabled.channels": "source",
         "signal.data.collection": "headwater_cdc.headwater_cdc_signal",
         "incremental.snapshot.watermarking.strategy": "insert_insert",
@@ -75,9 +82,12 @@ def test_every_key_of_the_rendered_config() -> None:
         ),
         "predicates.isSignalTable.pattern": r"cdc\.app\.headwater_cdc\.headwater_cdc_signal",
         "key.converter": "org.apache.kafka.connect.json.JsonConverter",
-        "key.converter.schemas.enable": "true",
+        "key.converter.schemas.enable": "false",
         "value.converter": "org.apache.kafka.connect.json.JsonConverter",
         "value.converter.schemas.enable": "true",
+        "producer.override.compression.type": "zstd",
+        "producer.override.linger.ms": "10",
+        "producer.override.batch.size": "262144",
         "topic.creation.default.replication.factor": "3",
         "topic.creation.default.partitions": "3",
         "topic.creation.default.cleanup.policy": "delete",
@@ -169,3 +179,81 @@ def test_a_slot_name_too_long_for_its_signal_table_is_refused() -> None:
     with pytest.raises(ConfigurationError) as raised:
         signal_table(CdcSettings(slot_name="s" * 60))
     assert raised.value.setting == "HEADWATER_CDC__SLOT_NAME"
+
+
+# --- Which columns carry their source type ---------------------------------------------------
+
+#: The source types ``sql_type`` reads length or scale of (besides its table of names).
+_SIZED_TYPES = ("NUMERIC", "DECIMAL", "VARCHAR", "CHARACTER VARYING", "BPCHAR", "CHAR", "CHARACTER")
+_SOURCE_TYPE = "__debezium.source.column.type"
+#: What Debezium matches ``datatype.propagate.source.type`` against: ``<table id>.<type>``.
+_TABLE_ID = "app.public.orders"
+
+
+def _mirror_types() -> list[str]:
+    """Every type of columns.py's tables and of the sandbox schema, by its spelling in DDL."""
+    named = [name.lower() for name in (*_SQL_TYPES, *_SIZED_TYPES)]
+    sandbox = [column.type for columns in COLUMNS.values() for column in columns]
+    return sorted(set(named + sandbox))
+
+
+def _emitted(ddl_type: str, setting: str, *, snapshot: bool) -> dict[str, object]:
+    """The field Debezium writes for a column of ``ddl_type`` under ``setting``."""
+    source = SOURCE_TYPES[ddl_type]
+    reported = str(source.snapshot.get("type") or source.reported) if snapshot else source.reported
+    selected = propagates(setting, _TABLE_ID, reported.lower())
+    return column_schema("c", ddl_type, propagated=selected, snapshot=snapshot)
+
+
+def _full(ddl_type: str, *, snapshot: bool) -> dict[str, object]:
+    """The field as ``column.propagate.source.type=.*`` wrote it: every column propagated."""
+    return column_schema("c", ddl_type, propagated=True, snapshot=snapshot)
+
+
+def _parameters(field: dict[str, object]) -> dict[str, str]:
+    parameters = field.get("parameters") or {}
+    assert isinstance(parameters, dict)
+    return parameters
+
+
+def test_the_catalogue_knows_every_type_the_mirror_maps() -> None:
+    assert [t for t in _mirror_types() if t not in SOURCE_TYPES] == []
+
+
+@pytest.mark.parametrize("snapshot", [False, True], ids=["streamed", "snapshot"])
+@pytest.mark.parametrize("ddl_type", sorted(SOURCE_TYPES))
+def test_every_column_keeps_its_mirror_type(ddl_type: str, snapshot: bool) -> None:
+    setting = render_config(_settings())["datatype.propagate.source.type"]
+    lean = _emitted(ddl_type, setting, snapshot=snapshot)
+    assert sql_type(lean) == sql_type(_full(ddl_type, snapshot=snapshot))
+
+
+def test_only_the_types_the_mirror_needs_are_propagated() -> None:
+    setting = render_config(_settings())["datatype.propagate.source.type"]
+    carrying = {
+        SOURCE_TYPES[t].reported.lower()
+        for t in SOURCE_TYPES
+        if _SOURCE_TYPE in _parameters(_emitted(t, setting, snapshot=False))
+    }
+    assert carrying == set(PROPAGATED_SOURCE_TYPES)
+    # Each one is needed: without it, some column would get another mirror type.
+    for dropped in PROPAGATED_SOURCE_TYPES:
+        fewer = datatype_propagation(tuple(t for t in PROPAGATED_SOURCE_TYPES if t != dropped))
+        changed = [
+            t
+            for t in SOURCE_TYPES
+            if sql_type(_emitted(t, fewer, snapshot=False))
+            != sql_type(_emitted(t, setting, snapshot=False))
+        ]
+        assert changed, f"{dropped} is propagated for nothing"
+
+
+def test_the_propagation_regexes_select_whole_type_names() -> None:
+    setting = datatype_propagation()
+    for name in PROPAGATED_SOURCE_TYPES:
+        assert propagates(setting, _TABLE_ID, name)
+        assert propagates(setting, _TABLE_ID, name.upper())  # Debezium ignores case
+        assert propagates(setting, "public.orders", name)  # with or without a catalog
+    for name in ("_numeric", "int4", "jsonb", "text", "numeric2", "xvarchar", "character"):
+        assert not propagates(setting, _TABLE_ID, name)
+    assert not propagates(setting, "app.public.numeric", "int4")  # a table named like a type
