@@ -58,6 +58,15 @@ log = logging.getLogger(__name__)
 #: librdkafka's default partitioner for keyed records is CRC32; murmur2 is what the Java
 #: clients and aiokafka (Faust's client, which wrote these topics before) use.
 PARTITIONER = "murmur2_random"
+#: client settings of the runner (also used by the benchmark's bare loop)
+PRODUCER = {
+    "linger.ms": 5,
+    "batch.size": 1_000_000,
+    "queue.buffering.max.messages": 1_000_000,
+    "queue.buffering.max.kbytes": 1_048_576,
+    "partitioner": PARTITIONER,
+}
+CONSUMER = {"fetch.wait.max.ms": 100, "queued.max.messages.kbytes": 131_072}
 _BACKOFF_S = (0.5, 1, 2, 5, 10, 30)
 
 
@@ -104,16 +113,7 @@ class BatchRunner:
                 self._by_topic[topic] = stage
         self._stateful = [s for s in self.stages if isinstance(s, StatefulStage)]
         make = producer_factory or make_producer
-        self._producer = make(
-            settings.kafka,
-            **{
-                "linger.ms": 5,
-                "batch.size": 1_000_000,
-                "queue.buffering.max.messages": 1_000_000,
-                "queue.buffering.max.kbytes": 1_048_576,
-                "partitioner": PARTITIONER,
-            },
-        )
+        self._producer = make(settings.kafka, **PRODUCER)
         self._consumer: Consumer | None = None
         self._assigned: set[tuple[str, int]] = set()
         self._pending: dict[tuple[str, int], int] = {}  # offsets processed, not yet committed
@@ -130,11 +130,7 @@ class BatchRunner:
 
     def run(self, stop: threading.Event) -> None:
         """Process batches until ``stop`` is set; commits and leaves the group on the way out."""
-        consumer = make_consumer(
-            self.settings.kafka,
-            self.group,
-            **{"fetch.wait.max.ms": 100, "queued.max.messages.kbytes": 131_072},
-        )
+        consumer = make_consumer(self.settings.kafka, self.group, **CONSUMER)
         self._consumer = consumer
         consumer.subscribe(
             sorted(self._by_topic),
