@@ -72,6 +72,7 @@ class CdcRig:
         self._stack = Stack(settings.stack, say=lambda _: None)
         self._kafka = make_consumer(settings.kafka, f"bench-probe-{self.tag}")
         self._processor_offsets = make_consumer(settings.kafka, self.app_id)
+        self._warehouse: psycopg.Connection[Any] | None = None
         self._exit = ExitStack()
         self.foreign = ""
 
@@ -123,6 +124,10 @@ class CdcRig:
         trace: TracebackType | None,
     ) -> None:
         self._exit.close()
+        if kind is None:  # the services' logs are kept only to explain a failure
+            shutil.rmtree(self.logs, ignore_errors=True)
+        else:
+            print(f"  (the services' logs: {self.logs})", file=sys.stderr)
 
     def headwater(self, *args: str) -> None:
         """Run a ``headwater`` command to completion; raise with its output if it fails."""
@@ -186,12 +191,13 @@ class CdcRig:
         return {(tp.topic, tp.partition): tp.offset for tp in committed}
 
     def _sink_committed(self) -> dict[Partition, tuple[int, float]]:
-        with psycopg.connect(self.warehouse_dsn) as warehouse:
-            rows = warehouse.execute(
-                "SELECT topic, partition, next_offset, extract(epoch FROM updated_at)::float8 "
-                "FROM headwater.sink_offsets WHERE sink = %s",
-                (self.sink_group,),
-            ).fetchall()
+        if self._warehouse is None or self._warehouse.closed:  # one backend for every poll
+            self._warehouse = psycopg.connect(self.warehouse_dsn, autocommit=True)
+        rows = self._warehouse.execute(
+            "SELECT topic, partition, next_offset, extract(epoch FROM updated_at)::float8 "
+            "FROM headwater.sink_offsets WHERE sink = %s",
+            (self.sink_group,),
+        ).fetchall()
         return {(topic, partition): (offset, at) for topic, partition, offset, at in rows}
 
     def caught_up(self) -> float | None:
@@ -238,6 +244,8 @@ class CdcRig:
 
     def _remove(self) -> None:
         self.stop_services()
+        if self._warehouse is not None:
+            self._warehouse.close()
         self.headwater("connectors", "delete", "--drop-slot")
         with psycopg.connect(self.source_dsn, autocommit=True) as source:
             publication = sql.Identifier(f"bench_{self.tag}")
