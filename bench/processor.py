@@ -49,7 +49,7 @@ from stream_processors.cdc.normalize import normalize
 from stream_processors.output import Output
 from stream_processors.runner import CONSUMER, PARTITIONER, PRODUCER, BatchRunner
 
-RECORDS = int(os.environ.get("HEADWATER_BENCH_RECORDS", "200000"))
+RECORDS = int(os.environ.get("BENCH_RECORDS", "200000"))
 PARTITIONS = 6
 TEMPLATE = Path(__file__).parent / "data" / "debezium_envelope.json"
 

@@ -66,7 +66,8 @@ PRODUCER = {
     "queue.buffering.max.kbytes": 1_048_576,
     "partitioner": PARTITIONER,
 }
-CONSUMER = {"fetch.wait.max.ms": 100, "queued.max.messages.kbytes": 131_072}
+#: librdkafka pre-fetches up to queued.max.messages.kbytes per partition: bounded for RSS
+CONSUMER = {"fetch.wait.max.ms": 100, "queued.max.messages.kbytes": 16_384}
 _BACKOFF_S = (0.5, 1, 2, 5, 10, 30)
 
 
