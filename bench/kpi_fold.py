@@ -20,7 +20,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.harness import Result, median_of
-
 from headwater.settings import Settings
 from stream_processors.base import Incoming
 from stream_processors.kpis.contributions import ORDERS, Contribution, KpiKey
