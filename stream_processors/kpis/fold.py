@@ -172,10 +172,6 @@ class KpiFold(StatefulStage):
         self._partitions.pop(partition, None)
         self._emit.clear()  # a batch is never cut by a rebalance: nothing is lost here
 
-    def row_count(self) -> int:
-        """Rows held, over every partition (for tests and benchmarks)."""
-        return sum(len(state.rows) for state in self._partitions.values())
-
 
 def _row_record(totals: dict[str, Any], carried: dict[EntryKey, Entry]) -> bytes:
     entries = [
@@ -190,8 +186,3 @@ def _entry_value(entry: Entry) -> bytes:
 
 def _entry_key(row_key: bytes, kind: str, identity: str) -> bytes:
     return _ENTRY + orjson.dumps([row_key.decode(), kind, identity])
-
-
-def kpi_key(row_key: bytes) -> KpiKey:
-    """The KPI row a changelog or output key names."""
-    return KpiKey.decode(row_key)

@@ -69,12 +69,12 @@ def _fill(settings: Settings, topic: str, records: list[tuple[bytes, bytes]]) ->
     assert producer.flush(60) == 0
 
 
-def _read_all(settings: Settings, topic: str) -> list[Message]:
+def _read_all(settings: Settings, topic: str, partitions: int = PARTITIONS) -> list[Message]:
     consumer = make_consumer(settings.kafka, f"read-{uuid.uuid4().hex}")
     try:
-        parts = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+        parts = [TopicPartition(topic, p) for p in range(partitions)]
         ends = {tp.partition: consumer.get_watermark_offsets(tp, timeout=10)[1] for tp in parts}
-        consumer.assign([TopicPartition(topic, p, 0) for p in range(PARTITIONS)])
+        consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
         messages: list[Message] = []
         positions = dict.fromkeys(ends, 0)
 
@@ -154,7 +154,7 @@ def test_any_exception_is_a_dead_letter_naming_it_and_the_rest_flows(
                  what="every record committed")  # fmt: skip
     finally:
         worker.close()
-    dead = _read_all_single(settings, dlq)
+    dead = _read_all(settings, dlq, partitions=1)
     make_admin(settings.kafka).delete_topics([dlq])
     outputs = {m.key(): m.value() for m in _read_all(settings, target)}
     assert len(outputs) == len(amounts) - 2
@@ -166,23 +166,6 @@ def test_any_exception_is_a_dead_letter_naming_it_and_the_rest_flows(
     headers = dict(next(m for m in dead if m.key() == b"k200").headers() or [])
     assert headers["dlq.source.topic"].decode() == source
     assert headers["dlq.stage"] == label.encode()
-
-
-def _read_all_single(settings: Settings, topic: str) -> list[Message]:
-    consumer = make_consumer(settings.kafka, f"read-{uuid.uuid4().hex}")
-    try:
-        end = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)[1]
-        consumer.assign([TopicPartition(topic, 0, 0)])
-        found: list[Message] = []
-
-        def done() -> bool:
-            found.extend(m for m in consumer.consume(1000, 0.5) if m.error() is None)
-            return len(found) >= end
-
-        wait_for(done, timeout_s=60, what=f"all of {topic}")
-        return found
-    finally:
-        consumer.close()
 
 
 class FlakyProducer:
