@@ -20,6 +20,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from unittest.mock import patch
 
 import psycopg
 from confluent_kafka import KafkaException, TopicPartition
@@ -33,7 +34,9 @@ from headwater.stack.launcher import Stack
 from sandbox.source_db import drop_schema, prepare_source
 from sandbox.source_db.mirrors import differences, source_in_warehouse
 from sandbox.workload import WorkloadStats
+from stream_processors.app import processor_stages
 from stream_processors.cdc.normalize import norm_topic
+from stream_processors.kpis.contributions import contributions_topic
 
 TABLES = ["customers", "orders"]
 SEED_CUSTOMERS, SEED_ORDERS = 1_000, 5_000
@@ -90,6 +93,7 @@ class CdcRig:
                 "HEADWATER_CDC__PASSWORD": secrets.token_urlsafe(16),
                 "HEADWATER_PROCESSOR__APP_ID": self.app_id,
                 "HEADWATER_SINK__CDC_TOPICS": rf"^norm\.cdc\.{self.schema}\..*",
+                "HEADWATER_KPIS__ORDERS_TABLE": f"{self.schema}.orders",
             }
         )
 
@@ -111,6 +115,7 @@ class CdcRig:
                 source, schema=self.schema, customers=SEED_CUSTOMERS, orders=SEED_ORDERS, seed=5
             )
         self.headwater("source", "setup")
+        self._skip_shared_history()
         self.start_services()  # the processor creates the cdc.* topics ahead of Debezium
         self.headwater("connectors", "apply")
         self.foreign = self._exit.enter_context(
@@ -124,7 +129,8 @@ class CdcRig:
         trace: TracebackType | None,
     ) -> None:
         self._exit.close()
-        if kind is None:  # the services' logs are kept only to explain a failure
+        # the services' logs are kept to explain a failure, or when BENCH_KEEP_LOGS is set
+        if kind is None and not os.environ.get("BENCH_KEEP_LOGS"):
             shutil.rmtree(self.logs, ignore_errors=True)
         else:
             print(f"  (the services' logs: {self.logs})", file=sys.stderr)
@@ -160,6 +166,21 @@ class CdcRig:
     def resume_connector(self) -> None:
         """Start the stopped connector again: it streams what the slot kept."""
         self.connect.resume(self.connector)
+
+    def _skip_shared_history(self) -> None:
+        """Start the processor's group at the end of every input that is not the rig's own.
+
+        The processor also reads the stack's shared ads and events topics, which hold what
+        earlier tests and demos wrote; without this the drain would time that history too.
+        """
+        with patch.dict(os.environ, self.env, clear=True):
+            stages = processor_stages(load_settings())
+        own = set(self.cdc_topics) | {contributions_topic(self.app_id)}
+        shared = sorted({topic for stage in stages for topic in stage.sources} - own)
+        ends = self.end_offsets(shared)
+        if ends:
+            offsets = [TopicPartition(t, p, end) for (t, p), end in ends.items()]
+            self._processor_offsets.commit(offsets=offsets, asynchronous=False)
 
     # -- what can be read -----------------------------------------------------------------
 

@@ -23,7 +23,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from confluent_kafka import (
@@ -51,7 +51,7 @@ from stream_processors.metrics import (
     RECORDS_REJECTED,
 )
 from stream_processors.monitor import ConsumerGauges
-from stream_processors.state import read_changelog
+from stream_processors.state import changelog_entries
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +66,9 @@ PRODUCER = {
     "queue.buffering.max.kbytes": 1_048_576,
     "partitioner": PARTITIONER,
 }
-#: librdkafka pre-fetches up to queued.max.messages.kbytes per partition: bounded for RSS
-CONSUMER = {"fetch.wait.max.ms": 100, "queued.max.messages.kbytes": 16_384}
+#: a short fetch wait: an idle partition does not hold back a batch (pre-fetch is bounded
+#: for every consumer by ``make_consumer``)
+CONSUMER = {"fetch.wait.max.ms": 100}
 _BACKOFF_S = (0.5, 1, 2, 5, 10, 30)
 
 
@@ -357,9 +358,16 @@ class BatchRunner:
 
 def stage_restore(settings: Settings, stage: StatefulStage, partition: int) -> int:
     """Replay one changelog partition into the stage; the number of entries read."""
-    entries = read_changelog(settings.kafka, stage.changelog, partition)
-    stage.restore(partition, entries)
-    return len(entries)
+    count = 0
+
+    def counted() -> Iterator[tuple[bytes, bytes | None]]:
+        nonlocal count
+        for entry in changelog_entries(settings.kafka, stage.changelog, partition):
+            count += 1
+            yield entry
+
+    stage.restore(partition, counted())
+    return count
 
 
 def _coordinates(message: Message) -> tuple[str, int, int]:
