@@ -145,7 +145,6 @@ class KafkaBroker(Component):
             self._format_storage()
 
     def _format_storage(self) -> None:
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
         argv = _java_argv(
             self.settings,
             self.jars,
@@ -154,7 +153,7 @@ class KafkaBroker(Component):
             "kafka.tools.StorageTool",
             "format",
             "-t",
-            cluster_id,
+            new_cluster_id(),
             "-c",
             str(self.config),
             "--ignore-formatted",
@@ -277,3 +276,15 @@ class KafkaConnect(Component):
 
 
 __all__ = ["DEBEZIUM_POSTGRES", "Jars", "KafkaBroker", "KafkaConnect", "log_tail"]
+
+
+def new_cluster_id() -> str:
+    """A random KRaft cluster id: 22 URL-safe base64 characters, never starting with "-".
+
+    The storage tool's argument parser reads an id starting with "-" as an option (and one
+    random id in 64 does), as Kafka's own ``Uuid.randomUuid`` avoids too.
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            return cluster_id
