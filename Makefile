@@ -31,10 +31,11 @@ test-integration: $(INSTALLED)  ## integration tests against the real stack
 test-e2e: $(INSTALLED)  ## end-to-end tests
 	$(BIN)/pytest tests/e2e
 
-lint: $(INSTALLED)  ## ruff (lint + format check) and mypy
+lint: $(INSTALLED)  ## ruff (lint + format check), mypy, and the layers (import-linter)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: $(INSTALLED)  ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff format .

@@ -26,13 +26,13 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.services import BenchService
 from headwater.settings import Settings, load_settings
 from headwater.stack.launcher import Stack
 from producers.base import Window
 from producers.poller import Poller
 from producers.registry import build_source
 from sandbox.apis import sandbox_apis
-from tests.support.services import Service
 
 DAILY_EVENTS = {"App Installed": 800, "App Launched": 1800, "Sign Up": 500, "Charged": 420}
 
@@ -112,9 +112,13 @@ def main() -> None:
         ads_accounts = [a.removeprefix("act_") for a in apis.facebook_accounts]
         ads_accounts += apis.google_customers
         services = [
-            Service("processor", ["process"], env, logs),
-            Service("ads", ["sink", "ad-performance", "--group-id", f"bench-ads-{tag}"], env, logs),
-            Service("events", ["sink", "app-events", "--group-id", f"bench-ev-{tag}"], env, logs),
+            BenchService("processor", ["process"], env, logs),
+            BenchService(
+                "ads", ["sink", "ad-performance", "--group-id", f"bench-ads-{tag}"], env, logs
+            ),
+            BenchService(
+                "events", ["sink", "app-events", "--group-id", f"bench-ev-{tag}"], env, logs
+            ),
         ]
         started = time.monotonic()
         for service in services:

@@ -1,8 +1,7 @@
-"""Decoding ``CdcRow`` records and folding a batch's changes to one per row."""
+"""Reading ``CdcRow`` records (``norm.cdc.*``): the processor's KPI stage and the CDC sink."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -13,14 +12,6 @@ from schemas import avro_schema
 _EPOCH = datetime(1970, 1, 1)
 _EPOCH_UTC = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_DAY = date(1970, 1, 1).toordinal()
-
-
-@dataclass(frozen=True)
-class ColumnType:
-    """A mirror column: its name and PostgreSQL type."""
-
-    name: str
-    sql_type: str
 
 
 @dataclass
@@ -85,23 +76,3 @@ def python_value(sql_type: str, value: Any) -> Any:
     if sql_type == "time":
         return (_EPOCH + timedelta(microseconds=int(value))).time()
     return value  # numerics, uuid and json arrive as their exact text; PostgreSQL parses them
-
-
-def fold(changes: Iterable[Change]) -> dict[tuple[Any, ...], Change]:
-    """The net change per row of a batch, in LSN order.
-
-    A later change wins; a column it left out (unchanged TOAST) keeps the value an earlier
-    change in the batch gave it, or stays unchanged for the warehouse to keep.
-    """
-    net: dict[tuple[Any, ...], Change] = {}
-    for change in sorted(changes, key=lambda c: c.lsn):
-        previous = net.get(change.key)
-        if previous is not None and previous.op != "DELETE" and change.op != "DELETE":
-            for name in list(change.unchanged):
-                if name in previous.values:
-                    change.values[name] = previous.values[name]
-                    change.unchanged.discard(name)
-                elif name in previous.unchanged:
-                    pass  # still unknown: the warehouse keeps its value
-        net[change.key] = change
-    return net

@@ -36,3 +36,11 @@ class DependencyUnavailable(Transient):
 def is_transient(exc: BaseException) -> bool:
     """Whether retrying the operation that raised ``exc`` may succeed."""
     return isinstance(exc, Transient)
+
+
+class RejectedRecord(Terminal):
+    """A record that cannot become its output; it goes to a DLQ with the reason."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)

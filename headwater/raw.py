@@ -1,17 +1,69 @@
-"""Reading the raw envelopes the pollers publish (``raw.<source>.<stream>``)."""
+"""The raw records the pollers publish and the processor reads: topics, envelope, keys.
+
+The one declaration of the contract between ``producers/`` (the writer) and
+``stream_processors/`` (the reader): a raw topic is ``raw.<source>.<stream>``, its value
+an envelope holding the API's JSON verbatim with where and when it was fetched.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Final
 
 import orjson
 
-from stream_processors.errors import RejectedRecord
+from headwater.errors import RejectedRecord
 
 _EPOCH = datetime(1970, 1, 1).astimezone()
+
+RAW_PREFIX: Final = "raw"
+#: raw topics are what replays start from
+RAW_RETENTION_MS: Final = str(90 * 24 * 3600 * 1000)
+#: between the event name and the event id in a CleverTap raw record's key
+CLEVERTAP_KEY_SEPARATOR: Final = "|"
+
+
+def raw_topic(source: str, stream: str) -> str:
+    """The raw topic of a source's stream."""
+    return f"{RAW_PREFIX}.{source}.{stream}"
+
+
+def make_envelope(
+    *,
+    source: str,
+    stream: str,
+    account: str,
+    window: dict[str, str],
+    api_version: str,
+    request: dict[str, str],
+    payload: dict[str, Any],
+) -> dict[str, Any]:
+    """The API's JSON, verbatim, inside what says where and when it came from."""
+    return {
+        "source": source,
+        "stream": stream,
+        "account": account,
+        "window": window,
+        "fetched_at": datetime.now(UTC).isoformat(timespec="microseconds"),
+        "api_version": api_version,
+        "request": request,
+        "payload": payload,
+    }
+
+
+def clevertap_key(event_name: str, event_id: str) -> str:
+    """A CleverTap raw record's key: the event name (records do not carry it) and its id."""
+    return f"{event_name}{CLEVERTAP_KEY_SEPARATOR}{event_id}"
+
+
+def split_clevertap_key(key: str) -> tuple[str, str]:
+    """The event name and event id of a CleverTap raw record's key; ValueError if not one."""
+    event_name, separator, identifier = key.rpartition(CLEVERTAP_KEY_SEPARATOR)
+    if not separator or not event_name or len(identifier) != 32:
+        raise ValueError(f"not a CleverTap raw record key: {key!r}")
+    return event_name, identifier
 
 
 @dataclass(frozen=True)

@@ -17,15 +17,13 @@ from headwater.errors import HeadwaterError, is_transient
 from headwater.kafka.clients import make_admin, make_producer
 from headwater.kafka.delivery import DeliveryTracker
 from headwater.kafka.topics import TopicSpec, ensure_topics
+from headwater.raw import RAW_RETENTION_MS, make_envelope, raw_topic
 from headwater.settings import Settings
 from producers import metrics
 from producers.base import AuthenticationFailed, RawRecord, Source, Window
 from producers.state import CursorStore
 
 log = logging.getLogger(__name__)
-
-RAW_PREFIX = "raw"
-RAW_RETENTION_MS = str(90 * 24 * 3600 * 1000)  # raw topics are what replays start from
 
 
 #: The setting a person fixes when a source's credentials are refused.
@@ -44,23 +42,17 @@ def _name_credentials(source: str, message: str) -> str:
     return f"{source}: {CREDENTIALS[source]}: {first_line}"
 
 
-def raw_topic(source: str, stream: str) -> str:
-    """The raw topic of a source's stream."""
-    return f"{RAW_PREFIX}.{source}.{stream}"
-
-
 def envelope(source: Source, record: RawRecord, window: Window) -> dict[str, Any]:
-    """The API's JSON, verbatim, inside what says where and when it came from."""
-    return {
-        "source": source.name,
-        "stream": record.stream,
-        "account": record.account,
-        "window": window.as_dict(),
-        "fetched_at": datetime.now(UTC).isoformat(timespec="microseconds"),
-        "api_version": source.api_version,
-        "request": record.request,
-        "payload": record.payload,
-    }
+    """The raw envelope of one API record (``headwater.raw``)."""
+    return make_envelope(
+        source=source.name,
+        stream=record.stream,
+        account=record.account,
+        window=window.as_dict(),
+        api_version=source.api_version,
+        request=record.request,
+        payload=record.payload,
+    )
 
 
 @dataclass

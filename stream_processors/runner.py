@@ -36,11 +36,10 @@ from confluent_kafka import (
 )
 
 from headwater.dlq import dlq_headers, dlq_topic, reason_label
-from headwater.errors import DependencyUnavailable
+from headwater.errors import DependencyUnavailable, RejectedRecord
 from headwater.kafka.clients import make_consumer, make_producer
 from headwater.settings import Settings
 from stream_processors.base import Incoming, Stage, StatefulStage
-from stream_processors.errors import RejectedRecord
 from stream_processors.metrics import (
     BATCH_FAILURES,
     EVENT_LAG_SECONDS,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from headwater.dlq import dlq_topic
 from headwater.kafka.topics import TopicSpec
+from headwater.raw import RAW_RETENTION_MS
 from headwater.settings import Settings
-from producers.poller import RAW_RETENTION_MS
 from stream_processors.ads.agent import FACEBOOK, GOOGLE_ADS
 from stream_processors.ads.normalize import TOPIC as ADS
 from stream_processors.cdc.agent import output_topics

@@ -42,7 +42,6 @@ from headwater.demo.reconcile import (
     take_snapshot,
 )
 from headwater.demo.report import campaign_lines, reconciliation_lines, verdict
-from headwater.demo.scrape import MetricTotals, scrape
 from headwater.demo.secrets import demo_secrets
 from headwater.demo.sources import CDC_SOURCE, demo_sources
 from headwater.demo.warehouse import Warehouse, counted_tables
@@ -62,6 +61,7 @@ from headwater.pipeline import (
 )
 from headwater.settings import Settings, load_settings
 from headwater.stack.launcher import Stack
+from headwater.status.scrape import MetricTotals, scrape
 from headwater.supervisor import (
     PrometheusTargets,
     Supervisor,

@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
-from headwater.demo.scrape import MetricTotals
 from headwater.demo.sources import DemoSource
+from headwater.status.render import number
+from headwater.status.scrape import MetricTotals
 from headwater.supervisor import ChildState, ChildStatus
 
 IN = "headwater_processor_records_in_total"
@@ -23,11 +24,6 @@ POLL_RUNS = "headwater_poller_runs_total"
 POLL_ERRORS = "headwater_poller_errors_total"
 
 BAR_WIDTH = 30
-
-
-def number(value: float | None) -> str:
-    """1,234 (or - when unknown)."""
-    return "-" if value is None else f"{value:,.0f}"
 
 
 def duration(seconds: float) -> str:

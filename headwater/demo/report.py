@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from headwater.demo.progress import number
 from headwater.demo.reconcile import Reconciliation, SourceCount
 from headwater.demo.warehouse import CampaignRoas
+from headwater.status.render import number
 
 
 def reconciliation_lines(result: Reconciliation) -> list[str]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from headwater.errors import ConfigurationError
+from headwater.raw import read_envelope
 from headwater.settings import Settings
 from stream_processors.ads.agent import FACEBOOK, GOOGLE_ADS
 from stream_processors.ads.normalize import TOPIC as ADS
@@ -16,7 +17,6 @@ from stream_processors.ads.normalize import facebook_row, google_ads_row
 from stream_processors.ads.normalize import to_output as ads_output
 from stream_processors.cdc.normalize import norm_topic
 from stream_processors.cdc.normalize import normalize as normalize_cdc
-from stream_processors.envelope import read_envelope
 from stream_processors.events.agent import CLEVERTAP
 from stream_processors.events.normalize import TOPIC as EVENTS
 from stream_processors.events.normalize import Pseudonymizer, clevertap_event

@@ -15,9 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from headwater.demo.scrape import Labels, scrape
 from headwater.settings import StackSettings
 from headwater.stack.prometheus import PrometheusServer, read_targets
+from headwater.status.scrape import Labels, scrape
 
 Samples = list[tuple[str, Labels, float]]
 

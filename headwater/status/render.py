@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from headwater.demo.progress import number
 from headwater.status.summary import ServiceRow, Summary
+
+
+def number(value: float | None) -> str:
+    """1,234 (or - when unknown)."""
+    return "-" if value is None else f"{value:,.0f}"
+
 
 WIDTH = 100
 SINCE_START = "*"  # marks a percentile over every observation, none being new in the window

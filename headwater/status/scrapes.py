@@ -6,8 +6,8 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 
-from headwater.demo.scrape import Labels
 from headwater.status.observe import Observation
+from headwater.status.scrape import Labels
 
 SeriesKey = tuple[str, str, Labels]  # (service, sample name, labels)
 

@@ -1,7 +1,7 @@
 """CleverTap Server API: the events export client and the poller source."""
 
 from producers.clevertap.client import CleverTapClient, CursorExpired
-from producers.clevertap.models import event_id, record_key, split_key
+from producers.clevertap.models import event_id
 from producers.clevertap.source import CleverTapSource
 
 __all__ = [
@@ -9,6 +9,4 @@ __all__ = [
     "CleverTapSource",
     "CursorExpired",
     "event_id",
-    "record_key",
-    "split_key",
 ]

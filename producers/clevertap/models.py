@@ -2,18 +2,17 @@
 
 Shapes from https://developer.clevertap.com/docs/get-events-api. Records carry no event id
 and no event name (the export is per event name), so :func:`event_id` derives a
-deterministic id, and :func:`record_key` carries the event name in the raw record's key.
+deterministic id, and :func:`headwater.raw.clevertap_key` carries the event name in the
+raw record's key.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Final, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
-
-KEY_SEPARATOR: Final = "|"
 
 
 class _Response(BaseModel):
@@ -82,16 +81,3 @@ def event_id(event_name: str, record: dict[str, Any], occurrence: int = 0) -> st
         identity.append(occurrence)
     canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()[:32]
-
-
-def record_key(event_name: str, event_id: str) -> str:
-    """The raw record's key: the event name (records do not carry it) and the event id."""
-    return f"{event_name}{KEY_SEPARATOR}{event_id}"
-
-
-def split_key(key: str) -> tuple[str, str]:
-    """The event name and event id of a raw record's key; ValueError if it is not one."""
-    event_name, separator, identifier = key.rpartition(KEY_SEPARATOR)
-    if not separator or not event_name or len(identifier) != 32:
-        raise ValueError(f"not a CleverTap raw record key: {key!r}")
-    return event_name, identifier

@@ -3,7 +3,7 @@
 One export per event name per day, so a failure redoes one day of one event only. Records
 go out verbatim, on one stream, ``events`` (topic ``raw.clevertap.events``). A record carries
 neither its event name nor an id, so the raw record's key carries both:
-``"<event name>|<event id>"`` (see :func:`~producers.clevertap.models.record_key`); the
+``"<event name>|<event id>"`` (see :func:`~headwater.raw.clevertap_key`); the
 normalizer reads the event name and the id from the key, and the day of the export from the
 record's own ``ts``.
 """
@@ -17,10 +17,11 @@ from datetime import date
 from typing import Final
 
 from headwater.errors import ConfigurationError
+from headwater.raw import clevertap_key
 from headwater.settings import CleverTapSettings
 from producers.base import ApiUnavailable, InvalidRequest, RawRecord, Window
 from producers.clevertap.client import CleverTapClient, CursorExpired
-from producers.clevertap.models import event_id, record_key
+from producers.clevertap.models import event_id
 
 log = logging.getLogger(__name__)
 
@@ -97,4 +98,4 @@ class CleverTapSource:
             occurrence = occurrences[base]
             occurrences[base] += 1
             identifier = event_id(event_name, record, occurrence) if occurrence else base
-            yield RawRecord(STREAM, self.account, record_key(event_name, identifier), record)
+            yield RawRecord(STREAM, self.account, clevertap_key(event_name, identifier), record)

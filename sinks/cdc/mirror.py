@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
+from headwater.cdc_row import Change, decode_change
 from sinks.base import SinkRecord, WriteStats
-from sinks.cdc.changes import Change, decode_change, fold
 from sinks.cdc.tables import (
     SYNCED_AT,
     TRUNCATIONS,
@@ -244,3 +245,23 @@ def _delete(connection: psycopg.Connection, mirror: MirrorTable, changes: list[C
     )
     connection.execute(sql.SQL("DROP TABLE {}").format(staging))
     return removed
+
+
+def fold(changes: Iterable[Change]) -> dict[tuple[Any, ...], Change]:
+    """The net change per row of a batch, in LSN order.
+
+    A later change wins; a column it left out (unchanged TOAST) keeps the value an earlier
+    change in the batch gave it, or stays unchanged for the warehouse to keep.
+    """
+    net: dict[tuple[Any, ...], Change] = {}
+    for change in sorted(changes, key=lambda c: c.lsn):
+        previous = net.get(change.key)
+        if previous is not None and previous.op != "DELETE" and change.op != "DELETE":
+            for name in list(change.unchanged):
+                if name in previous.values:
+                    change.values[name] = previous.values[name]
+                    change.unchanged.discard(name)
+                elif name in previous.unchanged:
+                    pass  # still unknown: the warehouse keeps its value
+        net[change.key] = change
+    return net

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg import sql
 
-from sinks.cdc.changes import Change
+from headwater.cdc_row import Change
 
 CONTROL_SCHEMA = "headwater"
 TRUNCATIONS = sql.Identifier(CONTROL_SCHEMA, "cdc_truncations")

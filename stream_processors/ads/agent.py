@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from headwater.errors import RejectedRecord
+from headwater.raw import raw_topic, read_envelope
 from headwater.settings import Settings
-from producers.poller import raw_topic
 from stream_processors.ads.normalize import facebook_row, google_ads_row, to_output
 from stream_processors.base import Stage, TransformStage
-from stream_processors.envelope import read_envelope
-from stream_processors.errors import RejectedRecord
 from stream_processors.output import Output
 
 FACEBOOK = raw_topic("facebook_ads", "insights")

@@ -11,10 +11,10 @@ from typing import Any
 
 from headwater.avro import SCHEMA_HEADER, schema_id
 from headwater.avro_binary import FlatRecordWriter
+from headwater.errors import RejectedRecord
+from headwater.raw import RawEnvelope
 from schemas import avro_schema
 from stream_processors.ads.kpis import cpc, cpm, ctr
-from stream_processors.envelope import RawEnvelope
-from stream_processors.errors import RejectedRecord
 from stream_processors.output import Output
 
 TOPIC = "norm.ads.performance_daily"

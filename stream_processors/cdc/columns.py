@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from stream_processors.errors import RejectedRecord
+from headwater.errors import RejectedRecord
 
 #: Debezium's ``unavailable.value.placeholder``: an unchanged TOASTed value it did not get.
 UNAVAILABLE = "__debezium_unavailable_value"

@@ -12,11 +12,11 @@ import json
 from typing import Any
 
 from headwater.avro import SCHEMA_HEADER, encode, schema_id
+from headwater.errors import RejectedRecord
 from schemas import avro_schema
 from stream_processors.cdc.columns import column_value, sql_type
 from stream_processors.cdc.compiled import NORM_PREFIX, CompiledNormalizer
 from stream_processors.cdc.keys import key_payload
-from stream_processors.errors import RejectedRecord
 from stream_processors.output import Output
 
 INCREMENTAL_SNAPSHOT_VERSION = 0

@@ -5,10 +5,9 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from headwater.errors import ConfigurationError
+from headwater.raw import raw_topic, read_envelope
 from headwater.settings import Settings
-from producers.poller import raw_topic
 from stream_processors.base import Stage, TransformStage
-from stream_processors.envelope import read_envelope
 from stream_processors.events.normalize import Pseudonymizer, clevertap_event, to_output
 from stream_processors.output import Output
 

@@ -11,10 +11,9 @@ from zoneinfo import ZoneInfo
 
 from headwater.avro import SCHEMA_HEADER, schema_id
 from headwater.avro_binary import FlatRecordWriter
-from producers.clevertap.models import split_key
+from headwater.errors import RejectedRecord
+from headwater.raw import RawEnvelope, split_clevertap_key, to_micros
 from schemas import avro_schema
-from stream_processors.envelope import RawEnvelope, to_micros
-from stream_processors.errors import RejectedRecord
 from stream_processors.output import Output
 
 TOPIC = "norm.app.events"
@@ -62,7 +61,7 @@ def clevertap_event(
 ) -> dict[str, Any]:
     """The AppEvent of one raw record (its key carries the event name and id)."""
     try:
-        event_name, export_id = split_key((key or b"").decode())
+        event_name, export_id = split_clevertap_key((key or b"").decode())
     except (ValueError, UnicodeDecodeError) as error:
         raise RejectedRecord(f"key is not event_name|event_id: {key!r}") from error
     # The export's id is unique within an account; two apps can send identical events.

@@ -16,8 +16,8 @@ from typing import Any
 
 import orjson
 
+from headwater.errors import RejectedRecord
 from headwater.settings import KpiSettings
-from stream_processors.errors import RejectedRecord
 
 ADS, EVENTS, ORDERS = "ads", "events", "orders"
 #: the KPI rows, the processor's last output

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from headwater.cdc_row import decode_change
 from headwater.settings import Settings
-from sinks.cdc.changes import decode_change
 from stream_processors.base import Incoming, StatefulStage
 from stream_processors.kpis.contributions import (
     ORDERS,

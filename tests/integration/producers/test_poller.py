@@ -6,9 +6,10 @@ import json
 from datetime import date
 
 from headwater.kafka.clients import make_consumer
+from headwater.raw import raw_topic
 from headwater.settings import PollerSettings, Settings
 from producers.base import Window
-from producers.poller import Poller, raw_topic
+from producers.poller import Poller
 from tests.conftest import wait_for
 from tests.support.fake_source import FakeSource
 

@@ -10,12 +10,12 @@ from decimal import Decimal
 import psycopg
 import pytest
 
+from headwater.raw import read_envelope
 from headwater.settings import Settings
 from sinks.ads import AD_PERFORMANCE_DAILY
 from sinks.base import SinkRecord
 from sinks.upsert import VersionedUpsertWriter
 from stream_processors.ads.normalize import facebook_row, to_output
-from stream_processors.envelope import read_envelope
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from click.testing import CliRunner
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from headwater.cli.status import status
-from headwater.demo.scrape import samples_from_text
 from headwater.http import HealthServer
 from headwater.status import (
     Observation,
@@ -27,6 +26,7 @@ from headwater.status import (
     size,
     summarize,
 )
+from headwater.status.scrape import samples_from_text
 
 NOW = 1_700_000_000.0
 

@@ -9,12 +9,11 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from headwater.raw import clevertap_key, split_clevertap_key
 from producers.clevertap.models import (
     EventRecord,
     EventsPage,
     event_id,
-    record_key,
-    split_key,
 )
 from sandbox.clevertap.data import EVENT_NAMES, EventHistory
 from tests.unit.producers.clevertap.conftest import OLD_DAY
@@ -89,11 +88,11 @@ def test_malformed_records_still_get_a_stable_id() -> None:
 
 def test_key_round_trip() -> None:
     identifier = event_id("Charged", RECORD)
-    assert record_key("Charged", identifier) == f"Charged|{identifier}"
-    assert split_key(record_key("A|B", identifier)) == ("A|B", identifier)
+    assert clevertap_key("Charged", identifier) == f"Charged|{identifier}"
+    assert split_clevertap_key(clevertap_key("A|B", identifier)) == ("A|B", identifier)
     for bad in ("Charged", "|" + identifier, "Charged|short"):
         with pytest.raises(ValueError, match="not a CleverTap raw record key"):
-            split_key(bad)
+            split_clevertap_key(bad)
 
 
 def test_sandbox_records_fit_the_record_model() -> None:

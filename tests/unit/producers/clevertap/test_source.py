@@ -10,8 +10,9 @@ import pytest
 from pydantic import SecretStr
 
 from headwater.errors import ConfigurationError, Transient
+from headwater.raw import split_clevertap_key
 from producers.base import ApiUnavailable, AuthenticationFailed, InvalidRequest, Source, Window
-from producers.clevertap import CleverTapClient, CleverTapSource, event_id, split_key
+from producers.clevertap import CleverTapClient, CleverTapSource, event_id
 from producers.clevertap.source import STREAM
 from sandbox.clevertap import SANDBOX_ACCOUNT_ID, CleverTapSandbox
 from tests.unit.producers.clevertap.conftest import (
@@ -54,9 +55,9 @@ def test_every_event_of_the_window_once_verbatim_and_keyed(sandbox: CleverTapSan
     assert len({record.key for record in records}) == len(records)
     for record, (event_name, expected) in zip(records, truth, strict=True):
         assert (record.stream, record.account) == (STREAM, SANDBOX_ACCOUNT_ID)
-        assert split_key(record.key)[0] == event_name
+        assert split_clevertap_key(record.key)[0] == event_name
         assert json.dumps(record.payload) == json.dumps(expected)  # same keys, same order
-    assert Counter(split_key(record.key)[0] for record in records).keys() == set(EVENTS)
+    assert Counter(split_clevertap_key(record.key)[0] for record in records).keys() == set(EVENTS)
 
 
 def test_one_export_per_event_name_per_day(sandbox: CleverTapSandbox) -> None:
@@ -94,13 +95,13 @@ def test_identical_events_get_distinct_ids_by_occurrence(sandbox: CleverTapSandb
     records = [
         record
         for record in _source(sandbox).fetch(SANDBOX_ACCOUNT_ID, Window(day, day))
-        if split_key(record.key)[0] == "App Launched"
+        if split_clevertap_key(record.key)[0] == "App Launched"
     ]
     assert len(records) == len(sandbox.truth("App Launched", day))
     assert len({record.key for record in records}) == len(records)
     copies = [r for r in records if json.dumps(r.payload, sort_keys=True) == twins]
     assert len(copies) == 2
-    ids = [split_key(r.key)[1] for r in copies]
+    ids = [split_clevertap_key(r.key)[1] for r in copies]
     assert ids[0] == event_id("App Launched", copies[0].payload)
     assert ids[1] == event_id("App Launched", copies[1].payload, occurrence=1) != ids[0]
 

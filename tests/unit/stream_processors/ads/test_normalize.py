@@ -4,10 +4,10 @@ from datetime import date
 import pytest
 
 from headwater.avro import decode
+from headwater.errors import RejectedRecord
+from headwater.raw import read_envelope
 from schemas import avro_schema
 from stream_processors.ads.normalize import facebook_row, google_ads_row, to_output
-from stream_processors.envelope import read_envelope
-from stream_processors.errors import RejectedRecord
 
 FETCHED = "2026-11-25T10:00:00.000001+00:00"
 

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
+from headwater.errors import RejectedRecord
 from stream_processors.cdc.compiled import CompiledNormalizer
 from stream_processors.cdc.normalize import normalize, normalize_reference
-from stream_processors.errors import RejectedRecord
 from stream_processors.output import Output
 
 CORPUS = [

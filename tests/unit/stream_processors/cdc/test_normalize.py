@@ -4,10 +4,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from headwater.avro import decode
+from headwater.errors import RejectedRecord
 from schemas import avro_schema
 from stream_processors.cdc.columns import UNAVAILABLE
 from stream_processors.cdc.normalize import normalize
-from stream_processors.errors import RejectedRecord
 from tests.support.debezium import decimal_bytes, envelope, order_row
 
 SCHEMA = avro_schema("norm/cdc_row")

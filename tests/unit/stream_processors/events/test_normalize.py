@@ -6,10 +6,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from headwater.avro import decode
-from producers.clevertap.models import event_id, record_key
+from headwater.errors import RejectedRecord
+from headwater.raw import clevertap_key, read_envelope
+from producers.clevertap.models import event_id
 from schemas import avro_schema
-from stream_processors.envelope import read_envelope
-from stream_processors.errors import RejectedRecord
 from stream_processors.events.normalize import Pseudonymizer, clevertap_event, to_output
 
 KOLKATA = ZoneInfo("Asia/Kolkata")
@@ -46,7 +46,7 @@ def _envelope(record: dict[str, object]) -> bytes:
 
 
 def _event(record: dict[str, object], key: bytes | None = None) -> dict[str, object]:
-    key = key or record_key("Charged", event_id("Charged", record)).encode()
+    key = key or clevertap_key("Charged", event_id("Charged", record)).encode()
     return clevertap_event(key, read_envelope(_envelope(record)), Pseudonymizer("k1"), KOLKATA)
 
 
