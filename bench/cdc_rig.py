@@ -31,11 +31,11 @@ from connectors.client import ConnectClient
 from headwater.kafka.clients import make_admin, make_consumer
 from headwater.settings import load_settings
 from headwater.stack.launcher import Stack
+from headwater.topology import norm_cdc_topic
 from sandbox.source_db import drop_schema, prepare_source
 from sandbox.source_db.mirrors import differences, source_in_warehouse
 from sandbox.workload import WorkloadStats
 from stream_processors.app import processor_stages
-from stream_processors.cdc.normalize import norm_topic
 from stream_processors.kpis.contributions import contributions_topic
 
 TABLES = ["customers", "orders"]
@@ -62,7 +62,7 @@ class CdcRig:
         self.app_id = f"bench-processor-{self.tag}"
         self.sink_group = f"bench-sink-{self.tag}"
         self.cdc_topics = [settings.cdc.topic(f"{self.schema}.{t}") for t in TABLES]
-        self.norm_topics = [norm_topic(self.schema, t) for t in TABLES]
+        self.norm_topics = [norm_cdc_topic(self.schema, t) for t in TABLES]
         self.env = self._environment()
         self.source_dsn = self.env["HEADWATER_SOURCE__DSN"]
         self.warehouse_dsn = self.env["HEADWATER_WAREHOUSE__DSN"]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from headwater.topology import NORM_EVENTS
 from sinks.upsert import Column, TableSpec, VersionedUpsertWriter
 
-TOPICS = ["norm.app.events"]
+TOPICS = [NORM_EVENTS]
 
 APP_EVENTS = TableSpec(
     schema="public",

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from headwater.topology import KPIS_DAILY
 from sinks.upsert import Column, TableSpec, VersionedUpsertWriter
 
-TOPICS = ["metrics.campaigns.kpis_daily"]
+TOPICS = [KPIS_DAILY]
 
 CAMPAIGN_KPIS_DAILY = TableSpec(
     schema="public",

@@ -6,14 +6,13 @@ from headwater.dlq import dlq_topic
 from headwater.kafka.topics import TopicSpec
 from headwater.raw import RAW_RETENTION_MS
 from headwater.settings import Settings
+from headwater.topology import KPIS_DAILY, NORM_ADS, NORM_EVENTS
 from stream_processors.ads.agent import FACEBOOK, GOOGLE_ADS
-from stream_processors.ads.normalize import TOPIC as ADS
 from stream_processors.cdc.agent import output_topics
 from stream_processors.events.agent import CLEVERTAP
-from stream_processors.events.normalize import TOPIC as EVENTS
 from stream_processors.kpis.agent import STAGE as KPI_STAGE
 from stream_processors.kpis.agent import orders_topic
-from stream_processors.kpis.contributions import KPIS, contributions_topic
+from stream_processors.kpis.contributions import contributions_topic
 from stream_processors.kpis.fold import STORE as KPI_ROWS
 from stream_processors.kpis.orders import STORE as ORDER_ROWS
 from stream_processors.state import changelog_topic
@@ -46,7 +45,7 @@ def processor_topics(settings: Settings) -> list[TopicSpec]:
     outputs = [
         TopicSpec.compacted(name, partitions, replication)
         for name in dict.fromkeys(
-            [*output_topics(settings), orders_topic(settings), ADS, EVENTS, KPIS]
+            [*output_topics(settings), orders_topic(settings), NORM_ADS, NORM_EVENTS, KPIS_DAILY]
         )
     ]
     contributions = contributions_topic(settings.processor.app_id)

@@ -11,14 +11,14 @@ from zoneinfo import ZoneInfo
 from headwater.errors import ConfigurationError
 from headwater.raw import read_envelope
 from headwater.settings import Settings
+from headwater.topology import NORM_ADS as ADS
+from headwater.topology import NORM_EVENTS as EVENTS
+from headwater.topology import norm_cdc_topic
 from stream_processors.ads.agent import FACEBOOK, GOOGLE_ADS
-from stream_processors.ads.normalize import TOPIC as ADS
 from stream_processors.ads.normalize import facebook_row, google_ads_row
 from stream_processors.ads.normalize import to_output as ads_output
-from stream_processors.cdc.normalize import norm_topic
 from stream_processors.cdc.normalize import normalize as normalize_cdc
 from stream_processors.events.agent import CLEVERTAP
-from stream_processors.events.normalize import TOPIC as EVENTS
 from stream_processors.events.normalize import Pseudonymizer, clevertap_event
 from stream_processors.events.normalize import to_output as event_output
 from stream_processors.output import Output
@@ -58,7 +58,7 @@ def demo_sources(settings: Settings, pollers: list[str]) -> list[DemoSource]:
         DemoSource(
             CDC_SOURCE,
             tuple(settings.cdc.topic(f"{schema}.{table}") for schema, table in tables),
-            tuple(norm_topic(schema, table) for schema, table in tables),
+            tuple(norm_cdc_topic(schema, table) for schema, table in tables),
             "cdc",
             lambda _topic, key, value: normalize_cdc(key, value),
         )

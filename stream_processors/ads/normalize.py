@@ -13,11 +13,11 @@ from headwater.avro import SCHEMA_HEADER, schema_id
 from headwater.avro_binary import FlatRecordWriter
 from headwater.errors import RejectedRecord
 from headwater.raw import RawEnvelope
+from headwater.topology import NORM_ADS
 from schemas import avro_schema
 from stream_processors.ads.kpis import cpc, cpm, ctr
 from stream_processors.output import Output
 
-TOPIC = "norm.ads.performance_daily"
 _SCHEMA = avro_schema("norm/ad_performance_daily")
 _WRITE = FlatRecordWriter(_SCHEMA)
 _HEADERS = [(SCHEMA_HEADER, schema_id(_SCHEMA))]
@@ -141,7 +141,7 @@ def to_output(record: dict[str, Any]) -> Output:
     key = [record[k] for k in ("platform", "account_id", "campaign_id", "ad_group_id", "ad_id")]
     key.append(date.fromordinal(_EPOCH_DAY + record["date"]).isoformat())
     return Output(
-        TOPIC,
+        NORM_ADS,
         json.dumps(key, separators=(",", ":")).encode(),
         _WRITE(record),
         _HEADERS,

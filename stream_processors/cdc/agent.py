@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from headwater.settings import Settings
+from headwater.topology import norm_cdc_topic
 from stream_processors.base import Stage, TransformStage
-from stream_processors.cdc.normalize import norm_topic, normalize
+from stream_processors.cdc.normalize import normalize
 
 
 def output_topics(settings: Settings) -> list[str]:
     """The norm.cdc.* topics the stage writes, one per captured table."""
-    return [norm_topic(*table.split(".", 1)) for table in settings.cdc.tables]
+    return [norm_cdc_topic(*table.split(".", 1)) for table in settings.cdc.tables]
 
 
 def stage(settings: Settings) -> Stage:

@@ -26,12 +26,12 @@ import orjson
 
 from headwater.avro import SCHEMA_HEADER, schema_id
 from headwater.avro_binary import double_bytes, long_bytes, raw_bytes, string_bytes
+from headwater.topology import norm_cdc_topic
 from schemas import avro_schema
 from stream_processors.cdc.columns import UNAVAILABLE, sql_type
 from stream_processors.cdc.keys import key_payload
 from stream_processors.output import Output
 
-NORM_PREFIX = "norm.cdc"
 _ENVELOPE_START = b'{"schema":'
 _PAYLOAD_KEY = b',"payload":'
 _OPERATIONS = {"r": 0, "c": 1, "u": 2, "d": 3}  # index in the Avro enum Operation
@@ -311,7 +311,7 @@ class CompiledNormalizer:
         if found is None:
             found = self._names[(schema_name, table_name)] = (
                 string_bytes(schema_name) + string_bytes(table_name),
-                f"{NORM_PREFIX}.{schema_name}.{table_name}",
+                norm_cdc_topic(schema_name, table_name),
             )
         return found
 

@@ -13,9 +13,10 @@ from typing import Any
 
 from headwater.avro import SCHEMA_HEADER, encode, schema_id
 from headwater.errors import RejectedRecord
+from headwater.topology import norm_cdc_topic
 from schemas import avro_schema
 from stream_processors.cdc.columns import column_value, sql_type
-from stream_processors.cdc.compiled import NORM_PREFIX, CompiledNormalizer
+from stream_processors.cdc.compiled import CompiledNormalizer
 from stream_processors.cdc.keys import key_payload
 from stream_processors.output import Output
 
@@ -23,11 +24,6 @@ INCREMENTAL_SNAPSHOT_VERSION = 0
 _OPERATIONS = {"r": "SNAPSHOT", "c": "INSERT", "u": "UPDATE", "d": "DELETE", "t": "TRUNCATE"}
 
 _compiled = CompiledNormalizer()
-
-
-def norm_topic(schema: str, table: str) -> str:
-    """The normalized topic of a source table."""
-    return f"{NORM_PREFIX}.{schema}.{table}"
 
 
 def normalize(key: bytes | None, value: bytes | None) -> list[Output]:
@@ -71,7 +67,7 @@ def normalize_reference(key: bytes | None, value: bytes | None) -> list[Output]:
         "primary_key": [],
         "columns": [],
     }
-    topic = norm_topic(source_schema, table)
+    topic = norm_cdc_topic(source_schema, table)
     if op == "TRUNCATE":
         # Compacted topics need a key; each truncate keeps its own.
         truncate_key = json.dumps({"__truncate__": lsn}).encode()

@@ -13,10 +13,10 @@ from headwater.avro import SCHEMA_HEADER, schema_id
 from headwater.avro_binary import FlatRecordWriter
 from headwater.errors import RejectedRecord
 from headwater.raw import RawEnvelope, split_clevertap_key, to_micros
+from headwater.topology import NORM_EVENTS
 from schemas import avro_schema
 from stream_processors.output import Output
 
-TOPIC = "norm.app.events"
 _SCHEMA = avro_schema("norm/app_event")
 _WRITE = FlatRecordWriter(_SCHEMA)
 _HEADERS = [(SCHEMA_HEADER, schema_id(_SCHEMA))]
@@ -93,7 +93,7 @@ def clevertap_event(
 def to_output(event: dict[str, Any]) -> Output:
     """The keyed Avro record for norm.app.events."""
     return Output(
-        TOPIC,
+        NORM_EVENTS,
         str(event["event_id"]).encode(),
         _WRITE(event),
         _HEADERS,

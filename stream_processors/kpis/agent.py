@@ -12,11 +12,9 @@ from __future__ import annotations
 
 from headwater.avro import decode
 from headwater.settings import Settings
+from headwater.topology import NORM_ADS, NORM_EVENTS, norm_cdc_topic
 from schemas import avro_schema
-from stream_processors.ads.normalize import TOPIC as ADS_TOPIC
 from stream_processors.base import Stage, TransformStage
-from stream_processors.cdc.normalize import norm_topic
-from stream_processors.events.normalize import TOPIC as EVENTS_TOPIC
 from stream_processors.kpis.contributions import (
     Attribution,
     contributions_topic,
@@ -33,7 +31,7 @@ STAGE = "kpis"
 def orders_topic(settings: Settings) -> str:
     """The normalized CDC topic of the orders table."""
     schema, table = settings.kpis.orders_table.split(".", 1)
-    return norm_topic(schema, table)
+    return norm_cdc_topic(schema, table)
 
 
 def stages(settings: Settings) -> list[Stage]:
@@ -57,8 +55,8 @@ def stages(settings: Settings) -> list[Stage]:
         return [] if contribution is None else [contribution_output(contributions, contribution)]
 
     return [
-        TransformStage("kpi_ads", STAGE, [ADS_TOPIC], ads),
-        TransformStage("kpi_events", STAGE, [EVENTS_TOPIC], events),
+        TransformStage("kpi_ads", STAGE, [NORM_ADS], ads),
+        TransformStage("kpi_events", STAGE, [NORM_EVENTS], events),
         OrderContributions(settings, orders_topic(settings), contributions),
         KpiFold(settings),
     ]

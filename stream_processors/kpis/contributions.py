@@ -21,7 +21,6 @@ from headwater.settings import KpiSettings
 
 ADS, EVENTS, ORDERS = "ads", "events", "orders"
 #: the KPI rows, the processor's last output
-KPIS = "metrics.campaigns.kpis_daily"
 
 
 def contributions_topic(app_id: str) -> str:

@@ -25,9 +25,10 @@ import orjson
 from headwater.avro import SCHEMA_HEADER, schema_id
 from headwater.avro_binary import FlatRecordWriter
 from headwater.settings import Settings
+from headwater.topology import KPIS_DAILY
 from schemas import avro_schema
 from stream_processors.base import Incoming, StatefulStage
-from stream_processors.kpis.contributions import KPIS, Contribution, KpiKey, contributions_topic
+from stream_processors.kpis.contributions import Contribution, KpiKey, contributions_topic
 from stream_processors.kpis.rows import Entry, Totals, figures, fold
 from stream_processors.output import Output
 from stream_processors.state import changelog_topic
@@ -65,7 +66,9 @@ class KpiFold(StatefulStage):
     name = "kpi_fold"
     label = "kpis"
 
-    def __init__(self, settings: Settings, source: str | None = None, output: str = KPIS) -> None:
+    def __init__(
+        self, settings: Settings, source: str | None = None, output: str = KPIS_DAILY
+    ) -> None:
         self.sources = (source or contributions_topic(settings.processor.app_id),)
         self.changelog = changelog_topic(settings.processor.app_id, STORE)
         self._output = output

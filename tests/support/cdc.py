@@ -17,6 +17,7 @@ from confluent_kafka import KafkaError, KafkaException
 from connectors.debezium_postgres import signal_table
 from headwater.kafka.clients import make_admin
 from headwater.settings import CdcSettings, Settings
+from headwater.topology import norm_cdc_topic
 from sandbox.source_db import drop_schema, prepare_source
 from tests.support.services import Service, headwater
 
@@ -68,7 +69,7 @@ class Pipeline:
         return done.stdout
 
     def norm_topics(self) -> list[str]:
-        return [f"norm.cdc.{self.schema}.{table}" for table in TABLES]
+        return [norm_cdc_topic(self.schema, table) for table in TABLES]
 
 
 @contextmanager
