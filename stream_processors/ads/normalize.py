@@ -15,8 +15,8 @@ from headwater.errors import RejectedRecord
 from headwater.raw import RawEnvelope
 from headwater.topology import NORM_ADS
 from schemas import avro_schema
-from stream_processors.ads.kpis import cpc, cpm, ctr
 from stream_processors.output import Output
+from stream_processors.ratios import cpc, cpm, ctr
 
 _SCHEMA = avro_schema("norm/ad_performance_daily")
 _WRITE = FlatRecordWriter(_SCHEMA)

@@ -9,15 +9,15 @@ fixed set of numbers (plus one pair per ad-account currency).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from typing import Any
 
 from stream_processors.kpis.contributions import ADS, EVENTS, ORDERS, Contribution, KpiKey
+from stream_processors.ratios import ratio
 
 #: (version, values or None): one identity's latest contribution to a row
 Entry = tuple[int, dict[str, str] | None]
 
-_PLACES = {"ctr": "0.000001", "conversion_rate": "0.000001", "roas": "0.0001"}
 _COUNTS = {
     ADS: ("impressions", "clicks"),
     EVENTS: ("installs", "signups", "purchases"),
@@ -110,13 +110,6 @@ def apply(state: RowState, contribution: Contribution) -> bool:
     return True
 
 
-def _ratio(numerator: Decimal, denominator: Decimal, name: str) -> str | None:
-    if denominator == 0:
-        return None
-    places = Decimal(_PLACES.get(name, "0.0001"))
-    return str((numerator / denominator).quantize(places, rounding=ROUND_HALF_EVEN))
-
-
 def figures(key: KpiKey, totals: Totals, currency: str, updated_at_us: int) -> dict[str, Any]:
     """The KPI row: the sums, and the ratios (None without a denominator)."""
     counts, amounts = totals.counts, totals.amounts
@@ -140,12 +133,12 @@ def figures(key: KpiKey, totals: Totals, currency: str, updated_at_us: int) -> d
         "purchases": counts.get("purchases", 0),
         "orders": int(orders),
         "revenue": str(revenue.quantize(Decimal("0.000001"))),
-        "ctr": _ratio(clicks, impressions, "ctr"),
-        "cpc": _ratio(spend, clicks, "cpc"),
-        "cpm": _ratio(spend * 1000, impressions, "cpm"),
-        "cpi": _ratio(spend, installs, "cpi"),
-        "cost_per_order": _ratio(spend, orders, "cost_per_order"),
-        "roas": _ratio(revenue, spend, "roas"),
-        "conversion_rate": _ratio(orders, clicks, "conversion_rate"),
+        "ctr": ratio("ctr", clicks, impressions),
+        "cpc": ratio("cpc", spend, clicks),
+        "cpm": ratio("cpm", spend * 1000, impressions),
+        "cpi": ratio("cpi", spend, installs),
+        "cost_per_order": ratio("cost_per_order", spend, orders),
+        "roas": ratio("roas", revenue, spend),
+        "conversion_rate": ratio("conversion_rate", orders, clicks),
         "updated_at": updated_at_us,
     }
