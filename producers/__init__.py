@@ -1,1 +1,1 @@
-"""producers: see DESIGN.md's layout."""
+"""producers: one package per API source; see docs/architecture.md."""

@@ -1,1 +1,1 @@
-"""sandbox: see DESIGN.md's layout."""
+"""sandbox: local stand-ins for the SaaS APIs and the source database; see docs/architecture.md."""

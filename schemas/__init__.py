@@ -1,4 +1,4 @@
-"""Avro schemas of the topics Headwater owns, and the warehouse DDL."""
+"""Avro schemas of the topics Headwater owns (the warehouse tables are declared in sinks/)."""
 
 from __future__ import annotations
 

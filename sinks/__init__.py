@@ -1,1 +1,1 @@
-"""sinks: see DESIGN.md's layout."""
+"""sinks: consumers that land topics in warehouse tables; see docs/architecture.md."""

@@ -1,4 +1,4 @@
-"""``headwater sink ads``: norm.ads.performance_daily into ``ad_performance_daily``."""
+"""``headwater sink ad-performance``: norm.ads.performance_daily into ``ad_performance_daily``."""
 
 from __future__ import annotations
 

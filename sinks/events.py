@@ -1,4 +1,4 @@
-"""``headwater sink events``: norm.app.events into ``app_events``."""
+"""``headwater sink app-events``: norm.app.events into ``app_events``."""
 
 from __future__ import annotations
 

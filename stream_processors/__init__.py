@@ -1,1 +1,1 @@
-"""stream_processors: see DESIGN.md's layout."""
+"""stream_processors: the processor's stages and its batch runner; see docs/architecture.md."""

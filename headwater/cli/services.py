@@ -12,7 +12,7 @@ from headwater.settings import Settings
 @click.command()
 @pass_settings
 def process(settings: Settings) -> None:
-    """Run the Faust worker: normalize the CDC topics (and, later, the API topics)."""
+    """Run the processor: normalize the CDC and API topics and compute the campaign KPIs."""
     from stream_processors.worker import run
 
     run(settings)

@@ -20,7 +20,6 @@ from headwater.errors import RejectedRecord
 from headwater.settings import KpiSettings
 
 ADS, EVENTS, ORDERS = "ads", "events", "orders"
-#: the KPI rows, the processor's last output
 
 
 def contributions_topic(app_id: str) -> str:
