@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.services import BenchService
 from headwater.settings import Settings, load_settings
 from headwater.stack.launcher import Stack
+from headwater.topology import API_SOURCES
 from producers.base import Window
 from producers.poller import Poller
 from producers.registry import build_source
@@ -93,12 +94,13 @@ def main() -> None:
         settings = _settings(env)
         total_rows = 0
         started_all = time.monotonic()
-        for name in ("facebook_ads", "google_ads", "clevertap"):
-            source = build_source(name, settings)
+        for entry in API_SOURCES:
+            name = entry.name
+            source = build_source(entry, settings)
             started = time.monotonic()
             fetched = sum(1 for account in source.accounts() for _ in source.fetch(account, window))
             client_rate = fetched / (time.monotonic() - started)
-            poller = Poller(build_source(name, settings), settings, today=lambda: today)
+            poller = Poller(build_source(entry, settings), settings, today=lambda: today)
             poller.prepare()
             started = time.monotonic()
             report = poller.run_once(window)

@@ -42,9 +42,8 @@ from bench.harness import Result, median_of
 from headwater.kafka.clients import make_admin, make_consumer, make_producer
 from headwater.kafka.topics import TopicSpec, ensure_topics
 from headwater.settings import Settings, load_settings
-from stream_processors.ads.agent import FACEBOOK
-from stream_processors.ads.agent import stage as ads_stage
-from stream_processors.base import Incoming, Stage, TransformStage
+from stream_processors.ads.agent import facebook
+from stream_processors.base import NORMALIZE, Incoming, Stage, TransformStage
 from stream_processors.cdc.normalize import normalize
 from stream_processors.output import Output
 from stream_processors.runner import CONSUMER, PARTITIONER, PRODUCER, BatchRunner
@@ -132,18 +131,16 @@ class _Renamed(Stage):
 
     def process(self, record: Incoming) -> list[Output]:
         """The stage's outputs, renamed."""
-        real = Incoming(FACEBOOK if self._stage.name == "normalize_ads" else record.topic,
-                        record.partition, record.offset, record.key, record.value)  # fmt: skip
-        return [replace(o, topic=self._target) for o in self._stage.process(real)]
+        return [replace(o, topic=self._target) for o in self._stage.process(record)]
 
 
 def _stage(case: str, settings: Settings, source: str, target: str) -> Stage:
     if case == "cdc":
         inner: Stage = TransformStage(
-            "normalize_cdc", "normalize", [source], lambda _t, k, v: normalize(k, v)
+            "normalize_cdc", NORMALIZE, [source], lambda _t, k, v: normalize(k, v)
         )
     else:
-        inner = ads_stage(settings)
+        inner = TransformStage("normalize_facebook_ads", NORMALIZE, [source], facebook(settings))
     return _Renamed(inner, source, target)
 
 

@@ -1,16 +1,16 @@
 """The pipeline as a process tree: the one-shot setup steps, then the long-running services.
 
 ``headwater run`` and ``headwater demo`` both build it from the settings: which services run
-(the pollers only for sources whose credentials are configured, the KPI sink once it exists),
-with what arguments, and on which metrics port (a fixed offset from a base port, so a
-service keeps its port from run to run).
+(every service of ``headwater.topology``, the pollers only for sources whose credentials
+are configured), with what arguments, and on which metrics port (a fixed offset from a base
+port, so a service keeps its port from run to run).
 """
 
 from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,28 +19,21 @@ from headwater.errors import ConfigurationError, Terminal
 from headwater.settings import Settings, StackSettings
 from headwater.stack.process import log_tail
 from headwater.supervisor import ChildSpec
+from headwater.topology import (
+    API_SOURCES,
+    CDC_MONITOR,
+    PROCESSOR,
+    SINKS,
+    ApiSource,
+    load,
+    port_offsets,
+)
 
 #: How a child runs a ``headwater`` command: this interpreter, so the same installation.
 HEADWATER = (sys.executable, "-m", "headwater.cli.main")
 
 DEFAULT_BASE_PORT = 9400
 DEFAULT_GROUP_PREFIX = "headwater-sink"
-
-#: Metrics port of each service: base port + offset, whether or not the others run.
-PORT_OFFSETS = {
-    "processor": 0,
-    "sink-cdc": 1,
-    "sink-ad-performance": 2,
-    "sink-app-events": 3,
-    "sink-kpis": 4,
-    "poll-facebook_ads": 5,
-    "poll-google_ads": 6,
-    "poll-clevertap": 7,
-    "cdc-monitor": 8,
-}
-PORTS_NEEDED = max(PORT_OFFSETS.values()) + 1
-
-API_SOURCES = ("facebook_ads", "google_ads", "clevertap")
 
 
 class SetupFailed(Terminal):
@@ -120,59 +113,38 @@ def run_setup_step(
             say(f"  {line}")
 
 
-def configured_pollers(settings: Settings) -> list[str]:
+def configured_pollers(
+    settings: Settings, sources: Iterable[ApiSource] = API_SOURCES
+) -> list[ApiSource]:
     """The API sources whose credentials and accounts are configured."""
-    facebook, google, clevertap = settings.facebook, settings.google_ads, settings.clevertap
-    configured = {
-        "facebook_ads": facebook.access_token is not None and bool(facebook.ad_account_ids),
-        "google_ads": google.developer_token is not None
-        and google.refresh_token is not None
-        and bool(google.customer_ids),
-        "clevertap": clevertap.account_id is not None and clevertap.passcode is not None,
-    }
-    return [source for source in API_SOURCES if configured[source]]
-
-
-def kpis_sink_available() -> bool:
-    """Whether this installation has the campaign KPI sink (``headwater sink kpis``)."""
-    from sinks.registry import writer_and_topics
-
-    try:
-        writer_and_topics("kpis")
-    except KeyError:
-        return False
-    return True
+    return [source for source in sources if source.configured(settings)]
 
 
 def pipeline_children(
     settings: Settings,
     base_port: int = DEFAULT_BASE_PORT,
     group_prefix: str = DEFAULT_GROUP_PREFIX,
+    sources: Sequence[ApiSource] = API_SOURCES,
 ) -> list[ChildSpec]:
     """The services to supervise, in start order, each with its metrics port."""
     if settings.warehouse.dsn is None:
         raise ConfigurationError("HEADWATER_WAREHOUSE__DSN", "is required: the sinks write there")
-    if (
-        settings.clevertap.account_id is not None
-        and settings.processor.pseudonymization_key is None
-    ):
-        raise ConfigurationError(
-            "HEADWATER_PROCESSOR__PSEUDONYMIZATION_KEY",
-            "is required with CleverTap: user identities are hashed with it in the processor",
-        )
-    sinks = ["cdc", "ad-performance", "app-events"]
-    if kpis_sink_available():
-        sinks.append("kpis")
-    commands: list[tuple[str, tuple[str, ...]]] = [("processor", ("process",))]
+    for source in sources:  # a normalizer's missing setting fails here, not in the processor
+        if source.normalizer_runs(settings):
+            load(source.normalizer)(settings)
+    commands: list[tuple[str, tuple[str, ...]]] = [(PROCESSOR, ("process",))]
     commands += [
-        (f"sink-{name}", ("sink", name, "--group-id", sink_group(group_prefix, name)))
-        for name in sinks
+        (entry.service, ("sink", entry.name, "--group-id", sink_group(group_prefix, entry.name)))
+        for entry in SINKS
     ]
-    commands += [(f"poll-{source}", ("poll", source)) for source in configured_pollers(settings)]
+    commands += [
+        (source.service, ("poll", source.name)) for source in configured_pollers(settings, sources)
+    ]
     if setup_steps(settings):  # CDC is configured: watch the connector and its slot
-        commands.append(("cdc-monitor", ("connectors", "monitor")))
+        commands.append((CDC_MONITOR, ("connectors", "monitor")))
+    ports = port_offsets(sources)
     return [
-        ChildSpec(name, (*HEADWATER, *args), port=base_port + PORT_OFFSETS[name])
+        ChildSpec(name, (*HEADWATER, *args), port=base_port + ports[name])
         for name, args in commands
     ]
 
@@ -182,7 +154,8 @@ def sink_group(group_prefix: str, sink: str) -> str:
     return f"{group_prefix}-{sink}"
 
 
-def missing_pollers(settings: Settings) -> list[str]:
+def missing_pollers(
+    settings: Settings, sources: Iterable[ApiSource] = API_SOURCES
+) -> list[ApiSource]:
     """The API sources left out because their credentials are not configured."""
-    running = set(configured_pollers(settings))
-    return [source for source in API_SOURCES if source not in running]
+    return [source for source in sources if not source.configured(settings)]

@@ -19,6 +19,7 @@ from headwater.kafka.delivery import DeliveryTracker
 from headwater.kafka.topics import TopicSpec, ensure_topics
 from headwater.raw import RAW_RETENTION_MS, make_envelope, raw_topic
 from headwater.settings import Settings
+from headwater.topology import api_source
 from producers import metrics
 from producers.base import AuthenticationFailed, RawRecord, Source, Window
 from producers.state import CursorStore
@@ -26,20 +27,16 @@ from producers.state import CursorStore
 log = logging.getLogger(__name__)
 
 
-#: The setting a person fixes when a source's credentials are refused.
-CREDENTIALS = {
-    "facebook_ads": "HEADWATER_FACEBOOK__ACCESS_TOKEN",
-    "google_ads": "HEADWATER_GOOGLE_ADS__REFRESH_TOKEN",
-    "clevertap": "HEADWATER_CLEVERTAP__PASSCODE",
-}
-
-
 def _name_credentials(source: str, message: str) -> str:
     """One line naming the source and, unless the error already does, the setting to fix."""
     first_line = message.splitlines()[0] if message else "credentials refused"
-    if "HEADWATER_" in first_line or source not in CREDENTIALS:
+    try:
+        setting = api_source(source).credential
+    except KeyError:  # a source outside the topology (tests)
         return f"{source}: {first_line}"
-    return f"{source}: {CREDENTIALS[source]}: {first_line}"
+    if "HEADWATER_" in first_line:
+        return f"{source}: {first_line}"
+    return f"{source}: {setting}: {first_line}"
 
 
 def envelope(source: Source, record: RawRecord, window: Window) -> dict[str, Any]:
@@ -105,6 +102,11 @@ class Poller:
         metrics.INTERVAL.labels(self.source.name).set(self.settings.poller.interval_s)
         metrics.STALE_AFTER.labels(self.source.name).set(self.settings.poller.stale_after)
         self._prepared = True
+
+    @property
+    def prepared(self) -> bool:
+        """Whether its topics exist and its cursors were read back."""
+        return self._prepared
 
     def window_for(self, account: str) -> Window:
         """From the day after the cursor (or the backfill start), and always the lookback."""

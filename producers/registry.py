@@ -1,26 +1,15 @@
-"""The API sources by name, built from the settings."""
+"""The API sources of the topology, built from the settings."""
 
 from __future__ import annotations
 
-from headwater.errors import ConfigurationError
+from collections.abc import Callable
+
 from headwater.settings import Settings
+from headwater.topology import ApiSource, load
 from producers.base import Source
 
-SOURCES = ("facebook_ads", "google_ads", "clevertap")
 
-
-def build_source(name: str, settings: Settings) -> Source:
-    """The Source called ``name``, configured from the settings."""
-    if name == "facebook_ads":
-        from producers.facebook_ads.source import FacebookAdsSource
-
-        return FacebookAdsSource(settings.facebook)
-    if name == "google_ads":
-        from producers.google_ads.source import GoogleAdsSource
-
-        return GoogleAdsSource(settings.google_ads)
-    if name == "clevertap":
-        from producers.clevertap.source import CleverTapSource
-
-        return CleverTapSource(settings.clevertap)
-    raise ConfigurationError("source", f"{name!r} is not one of {', '.join(SOURCES)}")
+def build_source(source: ApiSource, settings: Settings) -> Source:
+    """The poller Source of a topology entry, configured from the settings."""
+    factory: Callable[[Settings], Source] = load(source.producer)
+    return factory(settings)

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from headwater.topology import NORM_ADS
 from sinks.upsert import Column, TableSpec, VersionedUpsertWriter
-
-TOPICS = [NORM_ADS]
 
 AD_PERFORMANCE_DAILY = TableSpec(
     schema="public",

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from headwater.topology import NORM_EVENTS
 from sinks.upsert import Column, TableSpec, VersionedUpsertWriter
-
-TOPICS = [NORM_EVENTS]
 
 APP_EVENTS = TableSpec(
     schema="public",

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from headwater.topology import KPIS_DAILY
 from sinks.upsert import Column, TableSpec, VersionedUpsertWriter
-
-TOPICS = [KPIS_DAILY]
 
 CAMPAIGN_KPIS_DAILY = TableSpec(
     schema="public",

@@ -1,17 +1,16 @@
-"""The table sinks by name, for the CLI."""
+"""The warehouse sinks of the topology, built by name."""
 
 from __future__ import annotations
 
-from sinks import ads, events, kpis
+from collections.abc import Callable
+
+from headwater.settings import Settings
+from headwater.topology import load, sink
 from sinks.base import BatchWriter
 
 
-def writer_and_topics(name: str) -> tuple[BatchWriter, list[str]]:
-    """The writer and the topics of a sink."""
-    if name == "ad-performance":
-        return ads.ads_writer(), ads.TOPICS
-    if name == "app-events":
-        return events.events_writer(), events.TOPICS
-    if name == "kpis":
-        return kpis.kpis_writer(), kpis.TOPICS
-    raise KeyError(f"no sink named {name!r}")
+def writer_and_topics(name: str, settings: Settings) -> tuple[BatchWriter, list[str]]:
+    """The writer and the topics (or the one topic regex) of a sink; KeyError if unknown."""
+    entry = sink(name)
+    factory: Callable[[], BatchWriter] = load(entry.writer)
+    return factory(), entry.topics(settings)

@@ -11,27 +11,44 @@ share a group.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import faust
 
 from headwater.settings import Settings
-from stream_processors.ads import agent as ads_agent
-from stream_processors.base import Stage
+from headwater.topology import API_SOURCES, ApiSource, load
+from stream_processors.base import NORMALIZE, Stage, Transform, TransformStage
 from stream_processors.cdc import agent as cdc_agent
-from stream_processors.events import agent as events_agent
 from stream_processors.kpis import agent as kpi_agent
 from stream_processors.monitor import prometheus_monitor
 from stream_processors.runner import BatchRunner
 from stream_processors.service import BatchService
 
 
-def processor_stages(settings: Settings) -> list[Stage]:
-    """Every stage the processor runs with these settings."""
-    stages = [cdc_agent.stage(settings), ads_agent.stage(settings)]
-    if settings.clevertap.account_id is not None:  # CleverTap configured
-        stages.append(events_agent.stage(settings))
-    return stages + kpi_agent.stages(settings)
+def normalizer_stages(
+    settings: Settings, sources: Iterable[ApiSource] = API_SOURCES
+) -> list[Stage]:
+    """One stage per API source whose normalizer runs: its raw topics -> its normalized one."""
+    stages: list[Stage] = []
+    for source in sources:
+        if source.normalizer_runs(settings):
+            factory: Callable[[Settings], Transform] = load(source.normalizer)
+            stages.append(
+                TransformStage(
+                    f"normalize_{source.name}", NORMALIZE, source.raw_topics, factory(settings)
+                )
+            )
+    return stages
+
+
+def processor_stages(settings: Settings, sources: Iterable[ApiSource] = API_SOURCES) -> list[Stage]:
+    """Every stage the processor runs with these settings: CDC, the APIs, the KPIs."""
+    return [
+        cdc_agent.stage(settings),
+        *normalizer_stages(settings, sources),
+        *kpi_agent.stages(settings),
+    ]
 
 
 def build_app(

@@ -15,6 +15,9 @@ from dataclasses import dataclass
 
 from stream_processors.output import Output
 
+#: The stage label (metrics, ``dlq.<label>``) of every normalizer.
+NORMALIZE = "normalize"
+
 
 @dataclass(frozen=True)
 class Incoming:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from headwater.dlq import dlq_topic
 from headwater.kafka.topics import TopicSpec
 from headwater.raw import RAW_RETENTION_MS
 from headwater.settings import Settings
-from headwater.topology import KPIS_DAILY, NORM_ADS, NORM_EVENTS
-from stream_processors.ads.agent import FACEBOOK, GOOGLE_ADS
+from headwater.topology import API_SOURCES, KPIS_DAILY, NORM_ADS, NORM_EVENTS, ApiSource
+from stream_processors.base import NORMALIZE
 from stream_processors.cdc.agent import output_topics
-from stream_processors.events.agent import CLEVERTAP
 from stream_processors.kpis.agent import STAGE as KPI_STAGE
 from stream_processors.kpis.agent import orders_topic
 from stream_processors.kpis.contributions import contributions_topic
@@ -17,10 +18,10 @@ from stream_processors.kpis.fold import STORE as KPI_ROWS
 from stream_processors.kpis.orders import STORE as ORDER_ROWS
 from stream_processors.state import changelog_topic
 
-STAGE = "normalize"
 
-
-def processor_topics(settings: Settings) -> list[TopicSpec]:
+def processor_topics(
+    settings: Settings, sources: Sequence[ApiSource] = API_SOURCES
+) -> list[TopicSpec]:
     """Sources (created ahead of their producers, same layout), outputs and the DLQ."""
     replication = settings.kafka.replication_factor
     partitions = settings.processor.partitions
@@ -40,12 +41,20 @@ def processor_topics(settings: Settings) -> list[TopicSpec]:
             replication,
             {"cleanup.policy": "delete", "retention.ms": RAW_RETENTION_MS},
         )
-        for name in (FACEBOOK, GOOGLE_ADS, CLEVERTAP)
+        for source in sources
+        for name in source.raw_topics
     ]
     outputs = [
         TopicSpec.compacted(name, partitions, replication)
         for name in dict.fromkeys(
-            [*output_topics(settings), orders_topic(settings), NORM_ADS, NORM_EVENTS, KPIS_DAILY]
+            [
+                *output_topics(settings),
+                orders_topic(settings),
+                *(source.normalized for source in sources),
+                NORM_ADS,
+                NORM_EVENTS,
+                KPIS_DAILY,
+            ]
         )
     ]
     contributions = contributions_topic(settings.processor.app_id)
@@ -58,6 +67,6 @@ def processor_topics(settings: Settings) -> list[TopicSpec]:
     ]
     dead_letters = [
         TopicSpec(dlq_topic(stage), 1, replication, {"cleanup.policy": "delete"})
-        for stage in (STAGE, KPI_STAGE)
+        for stage in (NORMALIZE, KPI_STAGE)
     ]
     return cdc_sources + raw_sources + outputs + internal + changelogs + dead_letters

@@ -7,7 +7,8 @@ from typing import Any, TypeVar
 
 import click
 
-from headwater.pipeline import DEFAULT_BASE_PORT, DEFAULT_GROUP_PREFIX, PORTS_NEEDED
+from headwater.pipeline import DEFAULT_BASE_PORT, DEFAULT_GROUP_PREFIX
+from headwater.topology import ports_needed
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -18,7 +19,7 @@ def base_port_option(help_text: str) -> Callable[[F], F]:
         "--base-port",
         default=DEFAULT_BASE_PORT,
         show_default=True,
-        type=click.IntRange(1024, 65535 - PORTS_NEEDED),
+        type=click.IntRange(1024, 65535 - ports_needed()),
         help=help_text,
     )
 

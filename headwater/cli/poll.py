@@ -8,15 +8,13 @@ from datetime import datetime
 import click
 
 from headwater.cli.context import pass_settings
-from headwater.http import HealthServer
-from headwater.kafka.clients import kafka_reachable
-from headwater.lifecycle import stop_on_signals
 from headwater.settings import Settings
+from headwater.topology import API_SOURCES, api_source
 from producers.base import Window
 from producers.poller import Poller, PollReport
-from producers.registry import SOURCES, build_source
+from producers.registry import build_source
 
-SOURCE = click.Choice(SOURCES)
+SOURCE = click.Choice([source.name for source in API_SOURCES])
 
 
 def _report(report: PollReport) -> None:
@@ -33,15 +31,14 @@ def _report(report: PollReport) -> None:
 @pass_settings
 def poll(settings: Settings, source: str, once: bool) -> None:
     """Poll an API on the schedule into raw.<source>.<stream> (re-pulling the lookback)."""
-    poller = Poller(build_source(source, settings), settings)
-    poller.prepare()
-    if once:
-        report = poller.run_once()
-        _report(report)
-        sys.exit(0 if report.ok else 1)
-    checks = {"kafka": lambda: kafka_reachable(settings.kafka), "prepared": lambda: True}
-    with stop_on_signals() as stop, HealthServer(settings.http.host, settings.http.port, checks):
-        poller.run_forever(stop)
+    if not once:
+        from producers.service import serve
+
+        serve(settings, api_source(source))
+        return
+    report = Poller(build_source(api_source(source), settings), settings).run_once()
+    _report(report)
+    sys.exit(0 if report.ok else 1)
 
 
 @click.command()
@@ -51,7 +48,7 @@ def poll(settings: Settings, source: str, once: bool) -> None:
 @pass_settings
 def backfill(settings: Settings, source: str, since: datetime, until: datetime) -> None:
     """Pull a window of history once; the cursor never moves back."""
-    poller = Poller(build_source(source, settings), settings)
+    poller = Poller(build_source(api_source(source), settings), settings)
     report = poller.run_once(Window(since.date(), until.date()))
     _report(report)
     sys.exit(0 if report.ok else 1)

@@ -10,7 +10,6 @@ import click
 from headwater.cli.context import pass_settings
 from headwater.cli.options import base_port_option, group_prefix_option
 from headwater.pipeline import (
-    PORTS_NEEDED,
     missing_pollers,
     pipeline_children,
     run_folder,
@@ -26,6 +25,7 @@ from headwater.supervisor import (
     status_lines,
     stop_on_signals,
 )
+from headwater.topology import ports_needed
 
 
 def _say(line: str) -> None:
@@ -38,7 +38,9 @@ def _say(line: str) -> None:
     type=click.FloatRange(min=0, min_open=True),
     help="Stop everything after this many seconds (default: until Ctrl-C or SIGTERM).",
 )
-@base_port_option(f"Metrics ports are base, base+1, ... base+{PORTS_NEEDED - 1}, one per service.")
+@base_port_option(
+    f"Metrics ports are base, base+1, ... base+{ports_needed() - 1}, one per service."
+)
 @group_prefix_option
 @pass_settings
 def run(settings: Settings, duration: float | None, base_port: int, group_prefix: str) -> None:
@@ -63,9 +65,7 @@ def run(settings: Settings, duration: float | None, base_port: int, group_prefix
         _say(f"{step.name}:")
         run_setup_step(step, run_dir, environment, _say)
     for source in missing_pollers(settings):
-        _say(f"not polling {source}: its credentials or accounts are not configured")
-    if not any(child.name == "sink-kpis" for child in children):
-        _say("no campaign KPI sink in this installation: campaign_kpis_daily is not written")
+        _say(f"not polling {source.name}: its credentials or accounts are not configured")
     with stop_on_signals(on_repeat=supervisor.hurry) as stop:
         supervisor.start()
         click.echo("services and their metrics:")

@@ -7,6 +7,7 @@ import click
 from headwater.cli.context import pass_settings
 from headwater.cli.options import sink_consumer_options
 from headwater.settings import Settings
+from headwater.topology import SINKS, Sink
 
 
 @click.command()
@@ -23,29 +24,17 @@ def sink() -> None:
     """Write normalized topics into the warehouse, rows and offsets in one transaction."""
 
 
-@sink.command()
-@sink_consumer_options("cdc")
-@pass_settings
-def cdc(settings: Settings, group_id: str, from_beginning: bool) -> None:
-    """Maintain the src_<table> mirrors from norm.cdc.*."""
-    from sinks.cdc.mirror import MirrorWriter
-    from sinks.service import serve
-
-    serve(settings, MirrorWriter(), [settings.sink.cdc_topics], group_id, from_beginning)
-
-
-def _simple_sink(name: str, doc: str) -> None:
-    @sink.command(name=name, help=doc)
-    @sink_consumer_options(name)
+def _sink_command(entry: Sink) -> None:
+    @sink.command(name=entry.name, help=entry.summary)
+    @sink_consumer_options(entry.name)
     @pass_settings
     def command(settings: Settings, group_id: str, from_beginning: bool) -> None:
         from sinks.registry import writer_and_topics
         from sinks.service import serve
 
-        writer, topics = writer_and_topics(name)
+        writer, topics = writer_and_topics(entry.name, settings)
         serve(settings, writer, topics, group_id, from_beginning)
 
 
-_simple_sink("ad-performance", "Land norm.ads.performance_daily in ad_performance_daily.")
-_simple_sink("app-events", "Land norm.app.events in app_events (each event once).")
-_simple_sink("kpis", "Land metrics.campaigns.kpis_daily in campaign_kpis_daily.")
+for _entry in SINKS:
+    _sink_command(_entry)

@@ -4,28 +4,15 @@ sandbox stand-ins, served in this process."""
 from __future__ import annotations
 
 from headwater.errors import ConfigurationError
-from headwater.pipeline import API_SOURCES
 from headwater.settings import Settings
+from headwater.topology import API_SOURCES
 from sandbox.apis import SandboxApis, sandbox_apis
 from sandbox.clevertap import SANDBOX_ACCOUNT_ID
-
-#: The settings of each API source, by prefix.
-SETTINGS_PREFIX = {
-    "facebook_ads": "HEADWATER_FACEBOOK__",
-    "google_ads": "HEADWATER_GOOGLE_ADS__",
-    "clevertap": "HEADWATER_CLEVERTAP__",
-}
 
 
 def real_apis(settings: Settings) -> list[str]:
     """The API sources whose real credentials are configured."""
-    google = settings.google_ads
-    real = {
-        "facebook_ads": settings.facebook.access_token is not None,
-        "google_ads": google.developer_token is not None or google.refresh_token is not None,
-        "clevertap": settings.clevertap.passcode is not None,
-    }
-    return [source for source in API_SOURCES if real[source]]
+    return [source.name for source in API_SOURCES if source.has_credentials(settings)]
 
 
 def start_sandbox(settings: Settings) -> tuple[SandboxApis | None, dict[str, str]]:
@@ -34,7 +21,8 @@ def start_sandbox(settings: Settings) -> tuple[SandboxApis | None, dict[str, str
     Accounts configured for a sandboxed source (e.g. ``HEADWATER_FACEBOOK__AD_ACCOUNT_IDS``)
     are the accounts its stand-in serves.
     """
-    sandboxed = [source for source in API_SOURCES if source not in real_apis(settings)]
+    real = real_apis(settings)
+    sandboxed = [source for source in API_SOURCES if source.name not in real]
     if not sandboxed:
         return None, {}
     apis = sandbox_apis(
@@ -53,6 +41,6 @@ def start_sandbox(settings: Settings) -> tuple[SandboxApis | None, dict[str, str
             f"{settings.sandbox.facebook_port}, {settings.sandbox.google_ads_port}, "
             f"{settings.sandbox.clevertap_port}; 0 picks free ones): {error.strerror or error}",
         ) from error
-    prefixes = tuple(SETTINGS_PREFIX[source] for source in sandboxed)
+    prefixes = tuple(source.settings_prefix for source in sandboxed)
     environment = {k: v for k, v in apis.environment().items() if k.startswith(prefixes)}
     return apis, environment

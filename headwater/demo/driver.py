@@ -52,7 +52,6 @@ from headwater.pipeline import (
     DEFAULT_BASE_PORT,
     DEFAULT_GROUP_PREFIX,
     configured_pollers,
-    kpis_sink_available,
     pipeline_children,
     run_folder,
     run_setup_step,
@@ -69,6 +68,7 @@ from headwater.supervisor import (
     status_lines,
     stop_on_signals,
 )
+from headwater.topology import sink
 from sandbox.source_db import prepare_source
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,8 @@ def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> int:
         try:
             os.environ.update(sandbox_environment)
             settings = load_settings()
-            sandboxed = [s for s in configured_pollers(settings) if s not in real_apis(settings)]
+            real = real_apis(settings)
+            sandboxed = [s.name for s in configured_pollers(settings) if s.name not in real]
             if sandboxed:
                 _say(out, f"sandbox APIs serving {', '.join(sandboxed)} in this process")
             return Demo(settings, options, out).run()
@@ -191,13 +192,11 @@ class Demo:
         _say(self.out, line)
 
     def _accounts(self) -> dict[str, int]:
-        polled = [p.removeprefix("poll-") for p in self.pollers]
-        counts = {
-            "facebook_ads": len(self.settings.facebook.ad_account_ids),
-            "google_ads": len(self.settings.google_ads.customer_ids),
-            "clevertap": 1,
+        return {
+            source.name: len(source.accounts or ())
+            for source in self.sources
+            if source.name != CDC_SOURCE
         }
-        return {source: counts[source] for source in polled}
 
     # -- the run ----------------------------------------------------------------------------
 
@@ -390,8 +389,6 @@ class Demo:
         return status
 
     def _kpi_inputs(self) -> list[str]:
-        if not kpis_sink_available():
-            return []
         from stream_processors.kpis.contributions import contributions_topic
 
         return sorted(
@@ -400,15 +397,13 @@ class Demo:
         )
 
     def _sink_topics(self) -> dict[str, tuple[str, list[str]]]:
-        from sinks.registry import writer_and_topics
-
         topics: dict[str, tuple[str, list[str]]] = {}
-        for sink, group in self.sinks.items():
-            if sink == "cdc":
+        for name, group in self.sinks.items():
+            if name == "cdc":  # the captured tables of this run, not every norm.cdc.* topic
                 cdc = [t for s in self.sources if s.name == CDC_SOURCE for t in s.outputs]
-                topics[sink] = (group, cdc)
+                topics[name] = (group, cdc)
             else:
-                topics[sink] = (group, writer_and_topics(sink)[1])
+                topics[name] = (group, sink(name).topics(self.settings))
         return topics
 
 

@@ -7,9 +7,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
-from headwater.pipeline import PORT_OFFSETS
 from headwater.status.observe import Observation
 from headwater.status.scrapes import Scrapes, quantiles
+from headwater.topology import port_offsets
 
 STAGE_ORDER = {"normalize": 0, "kpis": 1}  # the order records flow through them
 
@@ -144,7 +144,8 @@ class Summary:
 
 
 def _service_order(row: ServiceRow) -> tuple[int, str]:
-    return PORT_OFFSETS.get(row.service, len(PORT_OFFSETS)), row.service
+    offsets = port_offsets()
+    return offsets.get(row.service, len(offsets)), row.service
 
 
 def _service_row(seen: Observation) -> ServiceRow:

@@ -18,7 +18,7 @@ from typing import Final
 
 from headwater.errors import ConfigurationError
 from headwater.raw import clevertap_key
-from headwater.settings import CleverTapSettings
+from headwater.settings import CleverTapSettings, Settings
 from producers.base import ApiUnavailable, InvalidRequest, RawRecord, Window
 from producers.clevertap.client import CleverTapClient, CursorExpired
 from producers.clevertap.models import event_id
@@ -99,3 +99,8 @@ class CleverTapSource:
             occurrences[base] += 1
             identifier = event_id(event_name, record, occurrence) if occurrence else base
             yield RawRecord(STREAM, self.account, clevertap_key(event_name, identifier), record)
+
+
+def build(settings: Settings) -> CleverTapSource:
+    """The source as the topology builds it (``headwater.topology.API_SOURCES``)."""
+    return CleverTapSource(settings.clevertap)

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 
 from headwater.errors import ConfigurationError
-from headwater.settings import FacebookSettings
+from headwater.settings import FacebookSettings, Settings
 from producers.base import RawRecord, Window
 from producers.facebook_ads.client import InsightsClient, JsonObject
 from producers.facebook_ads.errors import ACCOUNTS_SETTING, TOKEN_SETTING, TooMuchData
@@ -111,3 +111,8 @@ def _account_id(raw: str) -> str:
             ACCOUNTS_SETTING, f"{raw!r} is not an ad account id (digits, optionally act_-prefixed)"
         )
     return match.group(1)
+
+
+def build(settings: Settings) -> FacebookAdsSource:
+    """The source as the topology builds it (``headwater.topology.API_SOURCES``)."""
+    return FacebookAdsSource(settings.facebook)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from headwater.errors import ConfigurationError
-from headwater.settings import GoogleAdsSettings
+from headwater.settings import GoogleAdsSettings, Settings
 from producers.base import RawRecord, Window
 from producers.google_ads.auth import SETTING_PREFIX
 from producers.google_ads.client import GoogleAdsClient, normalise_customer_id
@@ -86,3 +86,8 @@ def _customer_id(value: str) -> str:
         return normalise_customer_id(value)
     except ValueError as error:
         raise ConfigurationError(f"{SETTING_PREFIX}CUSTOMER_IDS", str(error)) from error
+
+
+def build(settings: Settings) -> GoogleAdsSource:
+    """The source as the topology builds it (``headwater.topology.API_SOURCES``)."""
+    return GoogleAdsSource(settings.google_ads)

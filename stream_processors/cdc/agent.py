@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from headwater.settings import Settings
 from headwater.topology import norm_cdc_topic
-from stream_processors.base import Stage, TransformStage
+from stream_processors.base import NORMALIZE, Stage, TransformStage
 from stream_processors.cdc.normalize import normalize
 
 
@@ -17,5 +17,5 @@ def stage(settings: Settings) -> Stage:
     """The CDC normalizer."""
     sources = [settings.cdc.topic(table) for table in settings.cdc.tables]
     return TransformStage(
-        "normalize_cdc", "normalize", sources, lambda _topic, key, value: normalize(key, value)
+        "normalize_cdc", NORMALIZE, sources, lambda _topic, key, value: normalize(key, value)
     )

@@ -27,8 +27,8 @@ from confluent_kafka import KafkaException
 
 from connectors.debezium_postgres import heartbeat_topic
 from headwater.kafka.clients import make_admin
-from headwater.pipeline import PORTS_NEEDED
 from headwater.settings import CdcSettings, Settings
+from headwater.topology import ports_needed
 from tests.support.cdc import TABLES, Pipeline, cdc_pipeline
 from tests.support.namespace import free_port_block, start_at_the_end_of_shared_topics
 
@@ -91,7 +91,7 @@ class DemoRun:
         )
 
     def run_demo(self, logs: Path) -> subprocess.CompletedProcess[str]:
-        base_port = free_port_block(PORTS_NEEDED)
+        base_port = free_port_block(ports_needed())
         return subprocess.run(
             [sys.executable, "-m", "headwater.cli.main", "demo", "--duration", "60",
              "--base-port", str(base_port), "--group-prefix", self.group_prefix,

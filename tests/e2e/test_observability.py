@@ -34,8 +34,8 @@ import yaml
 from connectors.client import ConnectClient
 from headwater.dashboards import panel_queries
 from headwater.kafka.clients import make_producer
-from headwater.pipeline import PORT_OFFSETS, PORTS_NEEDED
 from headwater.settings import Settings
+from headwater.topology import port_offsets, ports_needed
 from sandbox.apis import SandboxApis, sandbox_apis
 from tests.conftest import wait_for
 from tests.support.cdc import Pipeline, cdc_pipeline
@@ -46,7 +46,8 @@ RULES = sorted((ROOT / "deploy" / "prometheus" / "rules").glob("*.yml"))
 DASHBOARDS = sorted((ROOT / "deploy" / "grafana" / "dashboards").glob("*.json"))
 #: What Grafana puts in for $__rate_interval at this scrape interval (4 x 5 s, rounded up).
 RATE_INTERVAL = "1m"
-SERVICES = sorted(PORT_OFFSETS, key=PORT_OFFSETS.__getitem__)
+PORT_OFFSETS = port_offsets()
+SERVICES = list(PORT_OFFSETS)  # in port order
 SINKS = {
     "ad-performance": "norm.ads.performance_daily",
     "app-events": "norm.app.events",
@@ -116,7 +117,7 @@ class ObservedRun:
         self.settings = settings
         self.logs = logs
         self.group_prefix = f"e2e-obs-{tag}"
-        self.base_port = free_port_block(PORTS_NEEDED)
+        self.base_port = free_port_block(ports_needed())
         self.state_topic = f"e2e.poller_state.{tag}"
         stack = {k: v for k, v in os.environ.items() if k.startswith("HEADWATER_STACK__")}
         self.env = (

@@ -8,7 +8,6 @@ workers, without a restart.
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from decimal import Decimal, InvalidOperation
@@ -29,6 +28,7 @@ from stream_processors.metrics import BATCH_FAILURES
 from stream_processors.output import Output
 from stream_processors.runner import PARTITIONER, BatchRunner
 from tests.conftest import wait_for
+from tests.support.running import Worker
 
 PARTITIONS = 3
 
@@ -98,29 +98,6 @@ def _committed(settings: Settings, group: str, topic: str) -> int:
         return sum(max(tp.offset, 0) for tp in consumer.committed(parts, timeout=10))
     finally:
         consumer.close()
-
-
-class Worker:
-    """A runner on a thread, as `headwater process` runs it."""
-
-    def __init__(self, runner: BatchRunner) -> None:
-        self.runner = runner
-        self.stop = threading.Event()
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        try:
-            self.runner.run(self.stop)
-        except BaseException as error:
-            self.error = error
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join(30)
-        assert not self.thread.is_alive()
-        assert self.error is None, self.error
 
 
 def _echo(target: str) -> Callable[[str, bytes | None, bytes | None], list[Output]]:
