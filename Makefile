@@ -42,7 +42,7 @@ format: $(INSTALLED)  ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff check --fix .
 
 dashboards: $(INSTALLED)  ## regenerate the Grafana dashboards in deploy/grafana/dashboards
-	$(BIN)/python -m headwater.dashboards deploy/grafana/dashboards
+	$(BIN)/python -m control.dashboards deploy/grafana/dashboards
 
 stack-up: $(INSTALLED)  ## start Kafka, Connect + Debezium, PostgreSQL, Prometheus
 	$(BIN)/headwater stack up

@@ -27,8 +27,8 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.services import BenchService
+from control.stack.launcher import Stack
 from headwater.settings import Settings, load_settings
-from headwater.stack.launcher import Stack
 from headwater.topology import API_SOURCES
 from producers.base import Window
 from producers.poller import Poller

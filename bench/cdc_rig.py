@@ -28,9 +28,9 @@ from psycopg import sql
 
 from bench.services import BenchService
 from connectors.client import ConnectClient
+from control.stack.launcher import Stack
 from headwater.kafka.clients import make_admin, make_consumer
 from headwater.settings import load_settings
-from headwater.stack.launcher import Stack
 from headwater.topology import norm_cdc_topic
 from sandbox.source_db import drop_schema, prepare_source
 from sandbox.source_db.mirrors import differences, source_in_warehouse
@@ -138,7 +138,7 @@ class CdcRig:
     def headwater(self, *args: str) -> None:
         """Run a ``headwater`` command to completion; raise with its output if it fails."""
         done = subprocess.run(
-            [sys.executable, "-m", "headwater.cli.main", *args],
+            [sys.executable, "-m", "control.cli.main", *args],
             env=self.env,
             capture_output=True,
             text=True,

@@ -24,8 +24,8 @@ from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from control.stack.launcher import Stack
 from headwater.settings import load_settings
-from headwater.stack.launcher import Stack
 
 CAMPAIGN = "fb-99999999"  # attributed to Facebook campaign 99999999, which no workload uses
 

@@ -21,7 +21,7 @@ class BenchService:
         with socket.socket() as probe:  # a port nothing listens on right now
             probe.bind(("127.0.0.1", 0))
             self.port = int(probe.getsockname()[1])
-        self._argv = [sys.executable, "-m", "headwater.cli.main", *args]
+        self._argv = [sys.executable, "-m", "control.cli.main", *args]
         self._env = env | {"HEADWATER_HTTP__PORT": str(self.port), "HEADWATER_LOG__FORMAT": "text"}
         self.log_path = logs / f"{name}.log"
         self._process: subprocess.Popen[bytes] | None = None

@@ -1,4 +1,10 @@
-"""Headwater: streaming ingestion for marketing and product analytics."""
+"""Headwater: streaming ingestion for marketing and product analytics.
+
+This package is the shared core every part stands on: settings, errors, logs, the HTTP
+endpoints, Kafka and Avro helpers, dead letters, the raw envelope, the CDC row reader and the
+topology. The data plane (``producers``, ``connectors``, ``stream_processors``, ``sinks``)
+sits above it, and the control plane (``control``) above both.
+"""
 
 from importlib.metadata import PackageNotFoundError, version
 

@@ -1,6 +1,6 @@
 """The floor plan of the pipeline: its sources, topics, sinks and services, declared once.
 
-Every room and the operator's shell read this module instead of spelling a name of its own:
+Every room and the control plane read this module instead of spelling a name of its own:
 the poller builds its source from :data:`API_SOURCES`, the processor runs each source's
 normalizer from it, the sinks and ``headwater sink`` take their topics from :data:`SINKS`,
 ``headwater run`` gives each service its metrics port from :func:`port_offsets`, and the

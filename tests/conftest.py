@@ -19,9 +19,9 @@ from typing import TypeVar
 
 import pytest
 
+from control.stack.base import State
+from control.stack.launcher import Stack
 from headwater.settings import Settings, load_settings
-from headwater.stack.base import State
-from headwater.stack.launcher import Stack
 
 T = TypeVar("T")
 

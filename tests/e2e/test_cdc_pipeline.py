@@ -20,9 +20,9 @@ import psycopg
 import pytest
 from confluent_kafka import TopicPartition
 
+from control.stack.launcher import Stack
 from headwater.kafka.clients import make_consumer, make_producer
 from headwater.settings import Settings
-from headwater.stack.launcher import Stack
 from sandbox.workload import WorkloadStats, run_workload
 from tests.conftest import wait_for
 from tests.support.cdc import TABLES, Pipeline, cdc_pipeline

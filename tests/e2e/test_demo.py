@@ -93,7 +93,7 @@ class DemoRun:
     def run_demo(self, logs: Path) -> subprocess.CompletedProcess[str]:
         base_port = free_port_block(ports_needed())
         return subprocess.run(
-            [sys.executable, "-m", "headwater.cli.main", "demo", "--duration", "60",
+            [sys.executable, "-m", "control.cli.main", "demo", "--duration", "60",
              "--base-port", str(base_port), "--group-prefix", self.group_prefix,
              "--drain-timeout", "180"],
             env=self.env,

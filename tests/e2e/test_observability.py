@@ -32,7 +32,7 @@ import pytest
 import yaml
 
 from connectors.client import ConnectClient
-from headwater.dashboards import panel_queries
+from control.dashboards import panel_queries
 from headwater.kafka.clients import make_producer
 from headwater.settings import Settings
 from headwater.topology import port_offsets, ports_needed
@@ -151,7 +151,7 @@ class ObservedRun:
         )
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "headwater.cli.main", "run",
+                [sys.executable, "-m", "control.cli.main", "run",
                  "--base-port", str(self.base_port), "--group-prefix", self.group_prefix],
                 env=self.env,
                 stdout=log,
@@ -384,7 +384,7 @@ def test_dashboards_and_alerts_work_against_the_real_prometheus(
 
     # `headwater status` summarises the running pipeline from the same endpoints.
     status = subprocess.run(
-        [sys.executable, "-m", "headwater.cli.main", "status", "--interval", "1"],
+        [sys.executable, "-m", "control.cli.main", "status", "--interval", "1"],
         env=run.env,
         capture_output=True,
         text=True,

@@ -17,8 +17,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from control.stack.base import port_is_free
 from headwater.settings import StackSettings
-from headwater.stack.base import port_is_free
 from tests.support.services import free_ports
 
 REPO = Path(__file__).resolve().parents[2]
@@ -47,7 +47,7 @@ def private_stack() -> Iterator[dict[str, str]]:
 def _headwater(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
     return subprocess.run(
-        [sys.executable, "-m", "headwater.cli.main", *args],
+        [sys.executable, "-m", "control.cli.main", *args],
         env=clean | env,
         capture_output=True,
         text=True,

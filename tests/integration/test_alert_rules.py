@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 import yaml
 
+from control.stack.prometheus import PROMETHEUS_BIN
+from control.stack.toolchain import ensure_debian_package
 from headwater.settings import load_settings
-from headwater.stack.prometheus import PROMETHEUS_BIN
-from headwater.stack.toolchain import ensure_debian_package
 
 REPO = Path(__file__).resolve().parents[2]
 RULE_FILES = sorted((REPO / "deploy" / "prometheus" / "rules").glob("*.yml"))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import requests
 
+from control.stack.kafka import DEBEZIUM_POSTGRES
 from headwater.settings import Settings
-from headwater.stack.kafka import DEBEZIUM_POSTGRES
 
 
 def test_connect_lists_the_debezium_postgres_plugin(settings: Settings) -> None:

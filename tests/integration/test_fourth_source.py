@@ -20,8 +20,8 @@ import pytest
 from confluent_kafka import TopicPartition
 from pydantic import SecretStr
 
+from control.pipeline import pipeline_children
 from headwater.kafka.clients import make_consumer
-from headwater.pipeline import pipeline_children
 from headwater.settings import PollerSettings, Settings
 from headwater.topology import API_SOURCES, port_offsets
 from producers.poller import Poller

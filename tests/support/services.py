@@ -35,7 +35,7 @@ def headwater(
 ) -> subprocess.CompletedProcess[str]:
     """Run a `headwater` command to completion."""
     return subprocess.run(
-        [sys.executable, "-m", "headwater.cli.main", *args],
+        [sys.executable, "-m", "control.cli.main", *args],
         env=env,
         capture_output=True,
         text=True,
@@ -59,7 +59,7 @@ class Service:
         """Launch it (again)."""
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "headwater.cli.main", *self.args, *extra],
+                [sys.executable, "-m", "control.cli.main", *self.args, *extra],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -112,7 +112,7 @@ class CdcSandbox:
         }
         clean = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
         return subprocess.run(
-            [sys.executable, "-m", "headwater.cli.main", *args],
+            [sys.executable, "-m", "control.cli.main", *args],
             env=clean | env,
             capture_output=True,
             text=True,

@@ -8,7 +8,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from headwater.cli.sandbox import source_dsn as dsn_of
+from control.cli.sandbox import source_dsn as dsn_of
 from headwater.settings import Settings
 from sandbox.source_db import drop_schema
 

@@ -1,6 +1,6 @@
 """`headwater sandbox schema` and `headwater sandbox workload` against the real database.
 
-(These test ``headwater/cli/sandbox.py``.)
+(These test ``control/cli/sandbox.py``.)
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import psycopg
 from click.testing import CliRunner
 from psycopg import sql
 
-from headwater.cli.main import cli
+from control.cli.main import cli
 
 
 def _count(database: psycopg.Connection[Any], schema: str, table: str) -> int:

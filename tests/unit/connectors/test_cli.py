@@ -15,7 +15,7 @@ PASSWORD = "never-print-me-42"
 def _headwater(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
     return subprocess.run(
-        [sys.executable, "-m", "headwater.cli.main", *args],
+        [sys.executable, "-m", "control.cli.main", *args],
         env=clean
         | {
             "HEADWATER_SOURCE__DSN": "postgresql://admin:adminpw@127.0.0.1:5432/app",

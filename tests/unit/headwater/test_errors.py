@@ -1,3 +1,4 @@
+from control.stack.base import StackError
 from headwater.errors import (
     ConfigurationError,
     DependencyUnavailable,
@@ -5,7 +6,6 @@ from headwater.errors import (
     is_transient,
 )
 from headwater.kafka.topics import TopicMismatch
-from headwater.stack.base import StackError
 
 
 def test_every_error_has_one_root_and_one_marker() -> None:

@@ -1,6 +1,6 @@
 """`headwater sandbox schema | workload`: what they refuse before touching a database.
 
-(These test ``headwater/cli/sandbox.py``; the commands' real runs are in
+(These test ``control/cli/sandbox.py``; the commands' real runs are in
 ``tests/integration/sandbox/test_cli.py``.)
 """
 
@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from pydantic import SecretStr
 
-from headwater.cli.sandbox import sandbox, source_dsn
+from control.cli.sandbox import sandbox, source_dsn
 from headwater.errors import ConfigurationError
 from headwater.settings import DatabaseSettings, Settings
 from sandbox.source_db.errors import InvalidSchemaName

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from headwater.cli.sandbox import source_dsn as dsn_of
+from control.cli.sandbox import source_dsn as dsn_of
 from headwater.errors import Terminal
 from headwater.settings import Settings
 from sandbox.source_db import COLUMNS, TABLES, SeedResult, drop_schema, prepare_source

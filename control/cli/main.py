@@ -1,0 +1,69 @@
+"""Entry point of the ``headwater`` command: settings, logging and error reporting."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from control.cli.connectors import connectors
+from control.cli.context import pass_settings
+from control.cli.demo import demo
+from control.cli.poll import backfill, poll
+from control.cli.run import run
+from control.cli.sandbox import sandbox
+from control.cli.services import process, sink
+from control.cli.source import source
+from control.cli.stack import stack
+from control.cli.status import status
+from headwater import __version__
+from headwater.errors import HeadwaterError, Transient
+from headwater.logs import configure_logging
+from headwater.settings import Settings, load_settings
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="headwater")
+@click.pass_context
+def cli(context: click.Context) -> None:
+    """Headwater: ad platforms, CleverTap and PostgreSQL CDC, streamed into a warehouse."""
+    settings = load_settings()
+    configure_logging(settings.log.level, settings.log.format, settings.secrets())
+    context.obj = settings
+
+
+@cli.command("settings")
+@click.option("--reference", is_flag=True, help="Print every setting as the README's table.")
+@pass_settings
+def show_settings(settings: Settings, reference: bool) -> None:
+    """Print the effective settings (secrets hidden) as JSON."""
+    if reference:
+        from control.settings_reference import reference as table
+
+        click.echo(table())
+    else:
+        click.echo(settings.model_dump_json(indent=2))
+
+
+for command in (stack, source, connectors, sandbox, process, sink, poll, backfill, run, demo):
+    cli.add_command(command)
+cli.add_command(status)
+
+
+def main() -> None:
+    """Run the CLI; a Headwater error becomes one line on stderr and a non-zero exit."""
+    try:
+        cli.main(standalone_mode=False)
+    except HeadwaterError as error:
+        click.echo(f"headwater: {error}", err=True)
+        sys.exit(75 if isinstance(error, Transient) else 2)
+    except click.exceptions.Abort:
+        click.echo("headwater: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""Bad configuration gets one line that names the setting, never a traceback."""
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+def _headwater(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
+    return subprocess.run(
+        [sys.executable, "-m", "control.cli.main", *args],
+        env=clean | env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _one_line_error(done: subprocess.CompletedProcess[str], setting: str) -> str:
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.startswith("headwater:")]
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith(f"headwater: {setting}:")
+    return lines[0]
+
+
+def test_unknown_setting(tmp_path: Path) -> None:
+    done = _headwater("stack", "status", env={"HEADWATER_STACK__KAFKA_PROT": "1"})
+    line = _one_line_error(done, "HEADWATER_STACK__KAFKA_PROT")
+    assert "did you mean HEADWATER_STACK__KAFKA_PORT" in line
+
+
+def test_malformed_bootstrap_address() -> None:
+    done = _headwater("settings", env={"HEADWATER_KAFKA__BOOTSTRAP_SERVERS": "kafka:ninety"})
+    _one_line_error(done, "HEADWATER_KAFKA__BOOTSTRAP_SERVERS")
+
+
+def _free_ports() -> dict[str, str]:
+    """Unused ports for every stack component, so a running stack does not interfere."""
+    names = ["KAFKA_PORT", "KAFKA_CONTROLLER_PORT", "CONNECT_PORT", "POSTGRES_PORT"]
+    names.append("PROMETHEUS_PORT")
+    sockets = [socket.socket() for _ in names]
+    try:
+        for probe in sockets:
+            probe.bind(("127.0.0.1", 0))
+        return {
+            f"HEADWATER_STACK__{name}": str(probe.getsockname()[1])
+            for name, probe in zip(names, sockets, strict=True)
+        }
+    finally:
+        for probe in sockets:
+            probe.close()
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        yield listener.getsockname()[1]
+
+
+def test_port_in_use(tmp_path: Path, busy_port: int) -> None:
+    env = _free_ports() | {
+        "HEADWATER_STACK__STATE_DIR": str(tmp_path / "state"),
+        "HEADWATER_STACK__KAFKA_PORT": str(busy_port),
+    }
+    line = _one_line_error(_headwater("stack", "up", env=env), "HEADWATER_STACK__KAFKA_PORT")
+    assert f"127.0.0.1:{busy_port} is in use" in line
+    assert not (tmp_path / "state").exists()  # nothing was started or written
+
+
+def test_broken_java(tmp_path: Path) -> None:
+    java = tmp_path / "java"
+    java.write_text("#!/bin/sh\necho 'Error: could not find libjava.so' >&2\nexit 1\n")
+    java.chmod(0o755)
+    env = {"HEADWATER_STACK__STATE_DIR": str(tmp_path / "s"), "HEADWATER_STACK__JAVA": str(java)}
+    line = _one_line_error(_headwater("stack", "up", env=env), "HEADWATER_STACK__JAVA")
+    assert "could not find libjava.so" in line
+
+
+def test_missing_java(tmp_path: Path) -> None:
+    env = {"HEADWATER_STACK__STATE_DIR": str(tmp_path), "HEADWATER_STACK__JAVA": "no-such-java"}
+    line = _one_line_error(_headwater("stack", "up", env=env), "HEADWATER_STACK__JAVA")
+    assert "openjdk-17" in line
+
+
+def test_missing_maven(tmp_path: Path) -> None:
+    env = _free_ports() | {
+        "HEADWATER_STACK__STATE_DIR": str(tmp_path / "s"),
+        "HEADWATER_STACK__MAVEN": "no-such-mvn",
+    }
+    line = _one_line_error(_headwater("stack", "up", env=env), "HEADWATER_STACK__MAVEN")
+    assert "apt-get install maven" in line
