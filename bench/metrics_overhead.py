@@ -4,7 +4,7 @@
 
 - the pollers' request wrapper (``producers.metrics.api_request``: a histogram observation
   and a counter per request) against an empty ``with`` block;
-- Faust's Prometheus monitor (``stream_processors.monitor``) against Faust's default
+- Faust's Prometheus monitor (``stream_processors.faust_metrics``) against Faust's default
   monitor, for the sensor calls the worker makes per message (message in, stream event in
   and out, message out);
 - one scrape of a processor-sized registry (``generate_latest``).
@@ -30,7 +30,7 @@ from faust.types import TP
 from prometheus_client import REGISTRY, generate_latest
 
 from producers import metrics
-from stream_processors.monitor import prometheus_monitor
+from stream_processors.faust_metrics import prometheus_monitor
 
 
 def per_call_us(calls: int, body: Callable[[], object]) -> float:

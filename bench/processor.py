@@ -42,7 +42,7 @@ from bench.harness import Result, median_of
 from headwater.kafka.clients import make_admin, make_consumer, make_producer
 from headwater.kafka.topics import TopicSpec, ensure_topics
 from headwater.settings import Settings, load_settings
-from stream_processors.ads.agent import facebook
+from stream_processors.ads.normalize import facebook
 from stream_processors.base import NORMALIZE, Incoming, Stage, TransformStage
 from stream_processors.cdc.normalize import normalize
 from stream_processors.output import Output

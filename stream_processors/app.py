@@ -19,9 +19,9 @@ import faust
 from headwater.settings import Settings
 from headwater.topology import API_SOURCES, ApiSource, load
 from stream_processors.base import NORMALIZE, Stage, Transform, TransformStage
-from stream_processors.cdc import agent as cdc_agent
-from stream_processors.kpis import agent as kpi_agent
-from stream_processors.monitor import prometheus_monitor
+from stream_processors.cdc import stage as cdc_stage
+from stream_processors.faust_metrics import prometheus_monitor
+from stream_processors.kpis import stages as kpi_stages
 from stream_processors.runner import BatchRunner
 from stream_processors.service import BatchService
 
@@ -45,9 +45,9 @@ def normalizer_stages(
 def processor_stages(settings: Settings, sources: Iterable[ApiSource] = API_SOURCES) -> list[Stage]:
     """Every stage the processor runs with these settings: CDC, the APIs, the KPIs."""
     return [
-        cdc_agent.stage(settings),
+        cdc_stage.stage(settings),
         *normalizer_stages(settings, sources),
-        *kpi_agent.stages(settings),
+        *kpi_stages.stages(settings),
     ]
 
 

@@ -40,6 +40,7 @@ from headwater.errors import DependencyUnavailable, RejectedRecord
 from headwater.kafka.clients import make_consumer, make_producer
 from headwater.settings import Settings
 from stream_processors.base import Incoming, Stage, StatefulStage
+from stream_processors.faust_metrics import ConsumerGauges
 from stream_processors.metrics import (
     BATCH_FAILURES,
     EVENT_LAG_SECONDS,
@@ -49,7 +50,6 @@ from stream_processors.metrics import (
     RECORDS_OUT,
     RECORDS_REJECTED,
 )
-from stream_processors.monitor import ConsumerGauges
 from stream_processors.state import changelog_entries
 
 log = logging.getLogger(__name__)

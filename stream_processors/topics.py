@@ -10,12 +10,12 @@ from headwater.raw import RAW_RETENTION_MS
 from headwater.settings import Settings
 from headwater.topology import API_SOURCES, KPIS_DAILY, NORM_ADS, NORM_EVENTS, ApiSource
 from stream_processors.base import NORMALIZE
-from stream_processors.cdc.agent import output_topics
-from stream_processors.kpis.agent import STAGE as KPI_STAGE
-from stream_processors.kpis.agent import orders_topic
+from stream_processors.cdc.stage import output_topics
 from stream_processors.kpis.contributions import contributions_topic
 from stream_processors.kpis.fold import STORE as KPI_ROWS
 from stream_processors.kpis.orders import STORE as ORDER_ROWS
+from stream_processors.kpis.stages import STAGE as KPI_STAGE
+from stream_processors.kpis.stages import orders_topic
 from stream_processors.state import changelog_topic
 
 

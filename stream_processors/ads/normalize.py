@@ -1,4 +1,10 @@
-"""Facebook Insights rows and Google Ads GAQL rows into ``AdPerformanceDaily`` records."""
+"""The ad platforms' normalizers: Facebook Insights rows and Google Ads GAQL rows into
+``AdPerformanceDaily`` records on norm.ads.performance_daily.
+
+``facebook`` and ``google_ads`` are named by their sources' entries in
+``headwater.topology.API_SOURCES``; the processor runs each as the stage
+``normalize_<source>``.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +18,11 @@ from typing import Any
 from headwater.avro import SCHEMA_HEADER, schema_id
 from headwater.avro_binary import FlatRecordWriter
 from headwater.errors import RejectedRecord
-from headwater.raw import RawEnvelope
+from headwater.raw import RawEnvelope, read_envelope
+from headwater.settings import Settings
 from headwater.topology import NORM_ADS
 from schemas import avro_schema
+from stream_processors.base import Transform
 from stream_processors.output import Output
 from stream_processors.ratios import cpc, cpm, ctr
 
@@ -146,3 +154,22 @@ def to_output(record: dict[str, Any]) -> Output:
         _WRITE(record),
         _HEADERS,
     )
+
+
+def facebook(settings: Settings) -> Transform:
+    """Facebook Insights rows, conversions counted from the configured action types."""
+    conversion_types = list(settings.facebook.conversion_action_types)
+
+    def transform(_topic: str, _key: bytes | None, value: bytes | None) -> list[Output]:
+        return [to_output(facebook_row(read_envelope(value), conversion_types))]
+
+    return transform
+
+
+def google_ads(_settings: Settings) -> Transform:
+    """Google Ads ad-group-day rows."""
+
+    def transform(_topic: str, _key: bytes | None, value: bytes | None) -> list[Output]:
+        return [to_output(google_ads_row(read_envelope(value)))]
+
+    return transform

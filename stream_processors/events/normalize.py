@@ -1,4 +1,9 @@
-"""One exported CleverTap event into an ``AppEvent``: UTC time, keyed hash of the user."""
+"""The CleverTap normalizer: one exported event into an ``AppEvent`` on norm.app.events, in
+UTC, with a keyed hash of the user.
+
+``clevertap`` is named by the source's entry in ``headwater.topology.API_SOURCES``; the
+processor runs it as the stage ``normalize_clevertap``.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +16,12 @@ from zoneinfo import ZoneInfo
 
 from headwater.avro import SCHEMA_HEADER, schema_id
 from headwater.avro_binary import FlatRecordWriter
-from headwater.errors import RejectedRecord
-from headwater.raw import RawEnvelope, split_clevertap_key, to_micros
+from headwater.errors import ConfigurationError, RejectedRecord
+from headwater.raw import RawEnvelope, read_envelope, split_clevertap_key, to_micros
+from headwater.settings import Settings
 from headwater.topology import NORM_EVENTS
 from schemas import avro_schema
+from stream_processors.base import Transform
 from stream_processors.output import Output
 
 _SCHEMA = avro_schema("norm/app_event")
@@ -98,3 +105,20 @@ def to_output(event: dict[str, Any]) -> Output:
         _WRITE(event),
         _HEADERS,
     )
+
+
+def clevertap(settings: Settings) -> Transform:
+    """CleverTap events with user identities pseudonymized by the processor's key."""
+    key = settings.processor.pseudonymization_key
+    if key is None:
+        raise ConfigurationError(
+            "HEADWATER_PROCESSOR__PSEUDONYMIZATION_KEY",
+            "is required: user identities are hashed with it before leaving the processor",
+        )
+    pseudonymize = Pseudonymizer(key.get_secret_value())
+    zone = ZoneInfo(settings.clevertap.timezone)
+
+    def transform(_topic: str, record_key: bytes | None, value: bytes | None) -> list[Output]:
+        return [to_output(clevertap_event(record_key, read_envelope(value), pseudonymize, zone))]
+
+    return transform
