@@ -6,15 +6,15 @@ a newer one) and one INSERT of the new keys, in the runner's transaction with th
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
 from headwater.avro import decode
-from schemas import avro_schema
+from schemas import avro_schema, schema_json
 from sinks.base import SinkRecord, WriteStats
 
 SYNCED_AT = "_synced_at"
@@ -29,15 +29,69 @@ class Column:
     nullable: bool = True
 
 
+#: The SQL type of each Avro type a field may have, unless the field names one (``"sql"``).
+_SQL_TYPES: dict[str, str] = {
+    "string": "text",
+    "enum": "text",
+    "long": "bigint",
+    "int": "integer",
+    "boolean": "boolean",
+    "float": "real",
+    "double": "double precision",
+    "date": "date",
+    "timestamp-micros": "timestamptz",
+    "timestamp-millis": "timestamptz",
+}
+
+
+@cache
+def columns_of(record: str) -> tuple[Column, ...]:
+    """The warehouse columns of the record ``schemas/<record>.avsc``, one per field."""
+    return columns_from_fields(record, schema_json(record)["fields"])
+
+
+def columns_from_fields(record: str, fields: list[dict[str, Any]]) -> tuple[Column, ...]:
+    """A column per Avro field: its ``"sql"`` type or its Avro type's, nullable if optional."""
+    columns = []
+    for avro_field in fields:
+        kind = avro_field["type"]
+        nullable = isinstance(kind, list) and "null" in kind
+        if isinstance(kind, list):
+            branches = [branch for branch in kind if branch != "null"]
+            kind = branches[0] if len(branches) == 1 else branches
+        if isinstance(kind, dict):
+            kind = kind.get("logicalType") or kind["type"]
+        sql_type = avro_field.get("sql") or (
+            _SQL_TYPES.get(kind) if isinstance(kind, str) else None
+        )
+        if sql_type is None:
+            raise ValueError(
+                f"{record}.{avro_field['name']}: no SQL type for Avro {kind!r}; give the field "
+                f'a "sql" attribute'
+            )
+        columns.append(Column(avro_field["name"], sql_type, nullable))
+    return tuple(columns)
+
+
 @dataclass(frozen=True)
 class TableSpec:
-    """A final table: its columns, natural key and version column."""
+    """A final table: the record it holds, its natural key and its version column.
+
+    The columns are the record's fields (:func:`columns_of`): the schema is their one
+    declaration.
+    """
 
     schema: str
     table: str
-    columns: tuple[Column, ...]
+    #: the Avro record of its rows (``norm/ad_performance_daily``)
+    record: str
     key: tuple[str, ...]
     version: str
+
+    @property
+    def columns(self) -> tuple[Column, ...]:
+        """Its columns, from the record's schema."""
+        return columns_of(self.record)
 
     @property
     def identifier(self) -> sql.Identifier:
@@ -70,9 +124,6 @@ class TableSpec:
         )
 
 
-RowMaker = Callable[[dict[str, Any]], dict[str, Any]]
-
-
 class VersionedUpsertWriter:
     """Lands one Avro topic family into one table, newest version wins."""
 
@@ -80,15 +131,12 @@ class VersionedUpsertWriter:
         self,
         name: str,
         spec: TableSpec,
-        avro_name: str,
-        to_row: RowMaker,
         insert_only: bool = False,
     ) -> None:
         self.name = name
         self.spec = spec
         self.insert_only = insert_only  # immutable facts (events): a key seen once is final
-        self._schema = avro_schema(avro_name)
-        self._to_row = to_row
+        self._schema = avro_schema(spec.record)
 
     def prepare(self, connection: psycopg.Connection) -> None:
         """Create the table."""
@@ -107,7 +155,7 @@ class VersionedUpsertWriter:
                 stats.filtered += 1
                 continue
             try:
-                row = self._to_row(decode(self._schema, record.value))
+                row = decode(self._schema, record.value)  # logical types decode to date, datetime
             except (ValueError, KeyError, TypeError, EOFError) as error:
                 stats.rejects.append((record, f"not a {self._schema['name']}: {error}"))
                 continue

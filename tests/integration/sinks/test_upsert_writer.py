@@ -55,7 +55,7 @@ def test_restated_day_newest_pull_wins_and_replays_change_nothing(
     warehouse: psycopg.Connection, unique_name: str
 ) -> None:
     spec = dataclasses.replace(AD_PERFORMANCE_DAILY, schema=unique_name)
-    writer = VersionedUpsertWriter("ads", spec, "norm/ad_performance_daily", lambda r: r)
+    writer = VersionedUpsertWriter("ads", spec)
     writer.prepare(warehouse)
     first = _record(0, "100.00", "2026-11-21T00:00:00+00:00")
     restated = _record(1, "112.35", "2026-11-22T00:00:00+00:00")
