@@ -30,6 +30,15 @@ log = logging.getLogger(__name__)
 #: Kafka Connect's connector and task states, and ours for a connector Connect does not know.
 STATES = ("RUNNING", "PAUSED", "STOPPED", "FAILED", "RESTARTING", "UNASSIGNED", "NOT_FOUND")
 
+#: The metrics the monitor exports (docs/observability.md).
+CONNECTOR_STATE = "headwater_cdc_connector_state"
+TASK_STATE = "headwater_cdc_task_state"
+CONNECT_UP = "headwater_cdc_connect_up"
+SLOT_LAG = "headwater_cdc_replication_slot_lag_bytes"
+SLOT_CONFIRMED_LAG = "headwater_cdc_replication_slot_confirmed_lag_bytes"
+SLOT_ACTIVE = "headwater_cdc_replication_slot_active"
+SOURCE_UP = "headwater_cdc_source_up"
+
 _SLOT_QUERY = """
 SELECT active,
        pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint,
@@ -78,18 +87,16 @@ class CdcCollector(Collector):
 
     def _connector_metrics(self) -> Iterator[Metric]:
         connector = GaugeMetricFamily(
-            "headwater_cdc_connector_state",
+            CONNECTOR_STATE,
             "1 for the Debezium connector's current state in Kafka Connect, else 0",
             labels=["connector", "state"],
         )
         tasks = GaugeMetricFamily(
-            "headwater_cdc_task_state",
+            TASK_STATE,
             "1 for each connector task's current state, else 0",
             labels=["connector", "task", "state"],
         )
-        up = GaugeMetricFamily(
-            "headwater_cdc_connect_up", "Kafka Connect's REST API answered this scrape"
-        )
+        up = GaugeMetricFamily(CONNECT_UP, "Kafka Connect's REST API answered this scrape")
         try:
             status = self._connect.status(self._connector)
         except ConnectorError as error:
@@ -111,23 +118,21 @@ class CdcCollector(Collector):
 
     def _slot_metrics(self) -> Iterator[Metric]:
         retained = GaugeMetricFamily(
-            "headwater_cdc_replication_slot_lag_bytes",
+            SLOT_LAG,
             "WAL the source database keeps for the slot (current LSN - restart_lsn)",
             labels=["slot"],
         )
         confirmed = GaugeMetricFamily(
-            "headwater_cdc_replication_slot_confirmed_lag_bytes",
+            SLOT_CONFIRMED_LAG,
             "Current LSN - the slot's confirmed_flush_lsn",
             labels=["slot"],
         )
         active = GaugeMetricFamily(
-            "headwater_cdc_replication_slot_active",
+            SLOT_ACTIVE,
             "1 when a connector streams from the slot (0 also when the slot does not exist)",
             labels=["slot"],
         )
-        up = GaugeMetricFamily(
-            "headwater_cdc_source_up", "The source database answered this scrape"
-        )
+        up = GaugeMetricFamily(SOURCE_UP, "The source database answered this scrape")
         try:
             reading = read_slot(self._dsn, self._slot)
         except psycopg.Error as error:

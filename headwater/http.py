@@ -18,6 +18,7 @@ from prometheus_client import (
     Gauge,
     generate_latest,
 )
+from prometheus_client.metrics import MetricWrapperBase
 
 from headwater.errors import ConfigurationError
 
@@ -26,6 +27,16 @@ ReadinessCheck = Callable[[], bool]
 log = logging.getLogger(__name__)
 
 BUILD_INFO = Gauge("headwater_build_info", "The running build (always 1)", ["version", "python"])
+
+
+def series(metric: MetricWrapperBase) -> str:
+    """The name a metric's samples carry on /metrics: a counter's ends in ``_total``.
+
+    Whoever reads /metrics (``headwater status``, the demo, the dashboards) names a metric by
+    the object that declares it, never by a copy of its name.
+    """
+    (family,) = metric.describe()
+    return f"{family.name}_total" if family.type == "counter" else family.name
 
 
 def build_version() -> str:

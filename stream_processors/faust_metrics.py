@@ -25,6 +25,13 @@ def _metrics() -> FaustMetrics:
     return FaustMetrics.create(REGISTRY, PREFIX)
 
 
+#: The series of Faust's sensor the runner records (as /metrics names them).
+END_OFFSET = f"{PREFIX}_topic_partition_end_offset"
+COMMITTED_OFFSET = f"{PREFIX}_topic_partition_offset_commited"  # sic: Faust's spelling
+MESSAGES_RECEIVED = f"{PREFIX}_messages_received_total"
+REBALANCES = f"{PREFIX}_total_rebalances"
+
+
 def prometheus_monitor() -> PrometheusMonitor:
     """A monitor for one app, recording into the process-wide Faust metrics."""
     return PrometheusMonitor(metrics=_metrics())

@@ -8,6 +8,7 @@ shaped like a sibling that always exists.
 
 from __future__ import annotations
 
+from connectors import monitor as cdc_metrics
 from control.dashboards.grafana import (
     JSON,
     RATE,
@@ -25,16 +26,18 @@ from control.dashboards.grafana import (
     timeseries,
     value_mapping,
 )
+from headwater.http import BUILD_INFO, series
+from producers import metrics as poller_metrics
+from sinks import metrics as sink_metrics
+from stream_processors import faust_metrics
+from stream_processors import metrics as processor_metrics
 
-FRESHNESS = Query(
-    "max by (source) (time() - headwater_poller_last_success_timestamp_seconds)", "{{source}}"
-)
+FRESHNESS = Query(f"max by (source) (time() - {series(poller_metrics.LAST_SUCCESS)})", "{{source}}")
 PROCESSOR_LAG = Query(
-    "sum by (topic) (headwater_faust_topic_partition_end_offset"
-    " - headwater_faust_topic_partition_offset_commited)",
+    f"sum by (topic) ({faust_metrics.END_OFFSET} - {faust_metrics.COMMITTED_OFFSET})",
     "{{topic}}",
 )
-COMMIT_LATENCY = "headwater_sink_commit_latency_seconds"
+COMMIT_LATENCY = series(sink_metrics.COMMIT_LATENCY)
 CDC_TOPICS = r'{stage="normalize", topic=~"cdc\\..*"}'
 #: records_out counts by the topic written to: the normalized CDC topics.
 NORM_CDC_TOPICS = r'{stage="normalize", topic=~"norm\\.cdc\\..*"}'
@@ -44,12 +47,12 @@ CDC_SINK = '{sink=~".+-cdc"}'
 def overview() -> JSON:
     """Freshness, end-to-end latency, throughput, rejects, lag and services, at a glance."""
     throughput = [
-        rate("headwater_poller_rows_fetched_total", "source").named("poll"),
-        rate("headwater_processor_records_in_total", "stage").named("process"),
-        rate("headwater_sink_records_total", "sink").named("sink"),
+        rate(series(poller_metrics.ROWS_FETCHED), "source").named("poll"),
+        rate(series(processor_metrics.RECORDS_IN), "stage").named("process"),
+        rate(series(sink_metrics.RECORDS), "sink").named("sink"),
     ]
     about_latency = "Source commit (or API fetch) to warehouse commit, per sink."
-    build = gauge("headwater_build_info", "service", "instance", "version", "python")
+    build = gauge(series(BUILD_INFO), "service", "instance", "version", "python")
     up = Query('max by (service) (up{job="headwater"})', "{{service}}")
     return dashboard(
         "headwater-overview",
@@ -69,7 +72,7 @@ def overview() -> JSON:
                 timeseries(
                     "Rejected records per stage",
                     "ops",
-                    [rate("headwater_processor_records_rejected_total", "stage")],
+                    [rate(series(processor_metrics.RECORDS_REJECTED), "stage")],
                     about="Records the processor sent to dlq.<stage>.",
                 ),
             ),
@@ -78,7 +81,7 @@ def overview() -> JSON:
                 timeseries(
                     "Sink consumer lag",
                     "short",
-                    [gauge("headwater_sink_consumer_lag_records", "sink", agg="sum")],
+                    [gauge(series(sink_metrics.CONSUMER_LAG), "sink", agg="sum")],
                 ),
                 timeseries(
                     "Processor lag", "short", [PROCESSOR_LAG], about="End - committed offset."
@@ -97,17 +100,17 @@ def overview() -> JSON:
 
 def pollers() -> JSON:
     """API requests, quotas, backoff and poll runs of the pollers."""
-    requests = rate("headwater_poller_api_requests_total", "source", "endpoint", "outcome")
-    latency = quantile(0.95, "headwater_poller_api_request_duration_seconds", "source", "endpoint")
-    runs = rate("headwater_poller_runs_total", "source", "outcome")
+    requests = rate(series(poller_metrics.API_REQUESTS), "source", "endpoint", "outcome")
+    latency = quantile(0.95, series(poller_metrics.API_REQUEST_SECONDS), "source", "endpoint")
+    runs = rate(series(poller_metrics.POLL_RUNS), "source", "outcome")
     # The interval gauge is set at start-up, before the first run: a zero line per source.
     errors = or_zero(
-        rate("headwater_poller_errors_total", "source", "error"),
-        gauge("headwater_poller_interval_seconds", "source"),
+        rate(series(poller_metrics.ERRORS), "source", "error"),
+        gauge(series(poller_metrics.INTERVAL), "source"),
     )
     age = [
         FRESHNESS.named(suffix="age"),
-        gauge("headwater_poller_stale_after_seconds", "source").named(suffix="stale after"),
+        gauge(series(poller_metrics.STALE_AFTER), "source").named(suffix="stale after"),
     ]
     return dashboard(
         "headwater-pollers",
@@ -121,20 +124,20 @@ def pollers() -> JSON:
                 timeseries(
                     "Throttled responses",
                     "reqps",
-                    [rate("headwater_poller_api_throttled_total", "source")],
+                    [rate(series(poller_metrics.API_THROTTLED), "source")],
                     w=8,
                 ),
                 timeseries(
                     "Time slept",
                     "percentunit",
-                    [rate("headwater_poller_backoff_seconds_total", "source", "reason")],
+                    [rate(series(poller_metrics.BACKOFF_SECONDS), "source", "reason")],
                     w=8,
                     about="Share of time asleep: retry backoff, or pacing on the usage headers.",
                 ),
                 timeseries(
                     "API usage",
                     "percent",
-                    [gauge("headwater_poller_api_usage_percent", "source")],
+                    [gauge(series(poller_metrics.API_USAGE), "source")],
                     w=8,
                 ),
             ),
@@ -143,7 +146,7 @@ def pollers() -> JSON:
                 timeseries(
                     "Rows fetched",
                     "ops",
-                    [rate("headwater_poller_rows_fetched_total", "source", "stream")],
+                    [rate(series(poller_metrics.ROWS_FETCHED), "source", "stream")],
                 ),
                 timeseries("Account polls by outcome", "ops", [runs]),
                 timeseries("Last success age vs stale after", "s", age),
@@ -152,14 +155,14 @@ def pollers() -> JSON:
                 ),
                 stat(
                     "Lookback",
-                    [gauge("headwater_poller_lookback_days", "source")],
+                    [gauge(series(poller_metrics.LOOKBACK_DAYS), "source")],
                     unit="d",
                     w=12,
                     h=4,
                 ),
                 stat(
                     "Poll interval",
-                    [gauge("headwater_poller_interval_seconds", "source")],
+                    [gauge(series(poller_metrics.INTERVAL), "source")],
                     unit="s",
                     w=12,
                     h=4,
@@ -171,12 +174,12 @@ def pollers() -> JSON:
 
 def processing() -> JSON:
     """Records, latency and consumer lag of the Faust stream processor."""
-    records_in = rate("headwater_processor_records_in_total", "stage", "topic")
+    records_in = rate(series(processor_metrics.RECORDS_IN), "stage", "topic")
     filtered = or_zero(
-        rate("headwater_processor_records_filtered_total", "stage", "topic"), records_in
+        rate(series(processor_metrics.RECORDS_FILTERED), "stage", "topic"), records_in
     )
-    rejected = rate("headwater_processor_records_rejected_total", "stage", "topic", "reason")
-    received = Query(f"sum(rate(headwater_faust_messages_received_total[{RATE}]))", "received")
+    rejected = rate(series(processor_metrics.RECORDS_REJECTED), "stage", "topic", "reason")
+    received = Query(f"sum(rate({faust_metrics.MESSAGES_RECEIVED}[{RATE}]))", "received")
     return dashboard(
         "headwater-processing",
         "Headwater stream processing",
@@ -188,7 +191,7 @@ def processing() -> JSON:
                 timeseries(
                     "Records out",
                     "ops",
-                    [rate("headwater_processor_records_out_total", "stage", "topic")],
+                    [rate(series(processor_metrics.RECORDS_OUT), "stage", "topic")],
                 ),
                 timeseries("Records filtered", "ops", [filtered], about="Debezium tombstones."),
                 timeseries("Records rejected", "ops", [rejected], about="Sent to dlq.<stage>."),
@@ -198,12 +201,12 @@ def processing() -> JSON:
                 timeseries(
                     "Processing time p99",
                     "s",
-                    [quantile(0.99, "headwater_processor_processing_seconds", "stage")],
+                    [quantile(0.99, series(processor_metrics.PROCESSING_SECONDS), "stage")],
                 ),
                 timeseries(
                     "Event lag",
                     "s",
-                    p50_p99("headwater_processor_event_lag_seconds", "stage"),
+                    p50_p99(series(processor_metrics.EVENT_LAG_SECONDS), "stage"),
                     about="Now - source time.",
                 ),
             ),
@@ -216,7 +219,7 @@ def processing() -> JSON:
                 timeseries(
                     "Rebalances",
                     "short",
-                    [Query("max(headwater_faust_total_rebalances)", "rebalances")],
+                    [Query(f"max({faust_metrics.REBALANCES})", "rebalances")],
                 ),
             ),
         ],
@@ -225,9 +228,9 @@ def processing() -> JSON:
 
 def sinks() -> JSON:
     """Batches, rows, latency, retries and consumer lag of the warehouse sinks."""
-    batches = rate("headwater_sink_batches_total", "sink")
-    retries = or_zero(rate("headwater_sink_retries_total", "sink"), batches)
-    lag = gauge("headwater_sink_consumer_lag_records", "sink", "topic", agg="sum")
+    batches = rate(series(sink_metrics.BATCHES), "sink")
+    retries = or_zero(rate(series(sink_metrics.RETRIES), "sink"), batches)
+    lag = gauge(series(sink_metrics.CONSUMER_LAG), "sink", "topic", agg="sum")
     return dashboard(
         "headwater-sinks",
         "Headwater sinks and warehouse",
@@ -239,13 +242,13 @@ def sinks() -> JSON:
                 timeseries(
                     "Rows by action",
                     "ops",
-                    [rate("headwater_sink_rows_total", "sink", "action")],
+                    [rate(series(sink_metrics.ROWS), "sink", "action")],
                     w=8,
                 ),
                 timeseries(
                     "Records by outcome",
                     "ops",
-                    [rate("headwater_sink_records_total", "sink", "outcome")],
+                    [rate(series(sink_metrics.RECORDS), "sink", "outcome")],
                     w=8,
                 ),
             ),
@@ -254,13 +257,13 @@ def sinks() -> JSON:
                 timeseries(
                     "Batch size p50",
                     "short",
-                    [quantile(0.5, "headwater_sink_batch_size_records", "sink")],
+                    [quantile(0.5, series(sink_metrics.BATCH_SIZE), "sink")],
                     w=8,
                 ),
                 timeseries(
                     "Flush time p99",
                     "s",
-                    [quantile(0.99, "headwater_sink_flush_seconds", "sink")],
+                    [quantile(0.99, series(sink_metrics.FLUSH_SECONDS), "sink")],
                     w=8,
                 ),
                 timeseries("Commit latency", "s", p50_p99(COMMIT_LATENCY, "sink"), w=8),
@@ -271,7 +274,7 @@ def sinks() -> JSON:
                 timeseries(
                     "Skipped by version",
                     "ops",
-                    [rate("headwater_sink_skipped_by_version_total", "sink")],
+                    [rate(series(sink_metrics.SKIPPED_BY_VERSION), "sink")],
                     w=6,
                 ),
                 timeseries("Batch retries", "ops", [retries], w=6, about="Zero when none."),
@@ -283,19 +286,23 @@ def sinks() -> JSON:
 def cdc() -> JSON:
     """Debezium connector, replication slot, and the CDC path through processor and sink."""
     connector = Query(
-        "max by (connector, state) (headwater_cdc_connector_state == 1)", "{{connector}}: {{state}}"
+        f"max by (connector, state) ({cdc_metrics.CONNECTOR_STATE} == 1)",
+        "{{connector}}: {{state}}",
     )
     task = Query(
-        "max by (connector, task, state) (headwater_cdc_task_state == 1)",
+        f"max by (connector, task, state) ({cdc_metrics.TASK_STATE} == 1)",
         "{{connector}}/{{task}}: {{state}}",
     )
     reachable = [
-        Query("max(headwater_cdc_connect_up)", "Kafka Connect"),
-        Query("max(headwater_cdc_source_up)", "source database"),
+        Query(f"max({cdc_metrics.CONNECT_UP})", "Kafka Connect"),
+        Query(f"max({cdc_metrics.SOURCE_UP})", "source database"),
     ]
     normalize = [
-        rate(f"headwater_processor_records_{way}_total", "topic", selector=selector).named(way)
-        for way, selector in (("in", CDC_TOPICS), ("out", NORM_CDC_TOPICS))
+        rate(series(counter), "topic", selector=selector).named(way)
+        for way, counter, selector in (
+            ("in", processor_metrics.RECORDS_IN, CDC_TOPICS),
+            ("out", processor_metrics.RECORDS_OUT, NORM_CDC_TOPICS),
+        )
     ]
     active = value_mapping({0: ("INACTIVE", "red"), 1: ("ACTIVE", "green")})
     return dashboard(
@@ -314,20 +321,20 @@ def cdc() -> JSON:
                 timeseries(
                     "Slot lag",
                     "bytes",
-                    [gauge("headwater_cdc_replication_slot_lag_bytes", "slot")],
+                    [gauge(cdc_metrics.SLOT_LAG, "slot")],
                     w=9,
                     about="Current LSN - restart_lsn.",
                 ),
                 timeseries(
                     "Slot confirmed lag",
                     "bytes",
-                    [gauge("headwater_cdc_replication_slot_confirmed_lag_bytes", "slot")],
+                    [gauge(cdc_metrics.SLOT_CONFIRMED_LAG, "slot")],
                     w=9,
                     about="Current LSN - confirmed_flush_lsn.",
                 ),
                 stat(
                     "Slot active",
-                    [gauge("headwater_cdc_replication_slot_active", "slot")],
+                    [gauge(cdc_metrics.SLOT_ACTIVE, "slot")],
                     mappings=active,
                     w=6,
                     h=8,

@@ -12,16 +12,20 @@ from control.demo.sources import DemoSource
 from control.status.render import number
 from control.status.scrape import MetricTotals
 from control.supervisor import ChildState, ChildStatus
+from headwater.http import series
+from producers import metrics as poller_metrics
+from sinks import metrics as sink_metrics
+from stream_processors import metrics as processor_metrics
 
-IN = "headwater_processor_records_in_total"
-OUT = "headwater_processor_records_out_total"
-REJECTED = "headwater_processor_records_rejected_total"
-FILTERED = "headwater_processor_records_filtered_total"
-SINK_RECORDS = "headwater_sink_records_total"
-SINK_LAG = "headwater_sink_consumer_lag_records"
-FETCHED = "headwater_poller_rows_fetched_total"
-POLL_RUNS = "headwater_poller_runs_total"
-POLL_ERRORS = "headwater_poller_errors_total"
+IN = series(processor_metrics.RECORDS_IN)
+OUT = series(processor_metrics.RECORDS_OUT)
+REJECTED = series(processor_metrics.RECORDS_REJECTED)
+FILTERED = series(processor_metrics.RECORDS_FILTERED)
+SINK_RECORDS = series(sink_metrics.RECORDS)
+SINK_LAG = series(sink_metrics.CONSUMER_LAG)
+FETCHED = series(poller_metrics.ROWS_FETCHED)
+POLL_RUNS = series(poller_metrics.POLL_RUNS)
+POLL_ERRORS = series(poller_metrics.ERRORS)
 
 BAR_WIDTH = 30
 

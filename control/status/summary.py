@@ -7,38 +7,44 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
+from connectors import monitor as cdc_metrics
 from control.status.observe import Observation
 from control.status.scrapes import Scrapes, quantiles
+from headwater import http
 from headwater.topology import port_offsets
+from producers import metrics as poller_metrics
+from sinks import metrics as sink_metrics
+from stream_processors import faust_metrics
+from stream_processors import metrics as processor_metrics
 
 STAGE_ORDER = {"normalize": 0, "kpis": 1}  # the order records flow through them
 
-BUILD_INFO = "headwater_build_info"
-ROWS_FETCHED = "headwater_poller_rows_fetched_total"
-LAST_SUCCESS = "headwater_poller_last_success_timestamp_seconds"
-STALE_AFTER = "headwater_poller_stale_after_seconds"
-USAGE = "headwater_poller_api_usage_percent"
-POLL_ERRORS = "headwater_poller_errors_total"
-THROTTLED = "headwater_poller_api_throttled_total"
-API_REQUESTS = "headwater_poller_api_requests_total"
-RECORDS_IN = "headwater_processor_records_in_total"
-RECORDS_OUT = "headwater_processor_records_out_total"
-REJECTED = "headwater_processor_records_rejected_total"
-FILTERED = "headwater_processor_records_filtered_total"
-EVENT_LAG = "headwater_processor_event_lag_seconds"
-FAUST_END = "headwater_faust_topic_partition_end_offset"
-FAUST_COMMITTED = "headwater_faust_topic_partition_offset_commited"  # sic: Faust's spelling
-SINK_RECORDS = "headwater_sink_records_total"
-SINK_LAG = "headwater_sink_consumer_lag_records"
-COMMIT_LATENCY = "headwater_sink_commit_latency_seconds"
-SINK_RETRIES = "headwater_sink_retries_total"
-CONNECTOR_STATE = "headwater_cdc_connector_state"
-TASK_STATE = "headwater_cdc_task_state"
-SLOT_LAG = "headwater_cdc_replication_slot_lag_bytes"
-SLOT_CONFIRMED_LAG = "headwater_cdc_replication_slot_confirmed_lag_bytes"
-SLOT_ACTIVE = "headwater_cdc_replication_slot_active"
-CONNECT_UP = "headwater_cdc_connect_up"
-SOURCE_UP = "headwater_cdc_source_up"
+BUILD_INFO = http.series(http.BUILD_INFO)
+ROWS_FETCHED = http.series(poller_metrics.ROWS_FETCHED)
+LAST_SUCCESS = http.series(poller_metrics.LAST_SUCCESS)
+STALE_AFTER = http.series(poller_metrics.STALE_AFTER)
+USAGE = http.series(poller_metrics.API_USAGE)
+POLL_ERRORS = http.series(poller_metrics.ERRORS)
+THROTTLED = http.series(poller_metrics.API_THROTTLED)
+API_REQUESTS = http.series(poller_metrics.API_REQUESTS)
+RECORDS_IN = http.series(processor_metrics.RECORDS_IN)
+RECORDS_OUT = http.series(processor_metrics.RECORDS_OUT)
+REJECTED = http.series(processor_metrics.RECORDS_REJECTED)
+FILTERED = http.series(processor_metrics.RECORDS_FILTERED)
+EVENT_LAG = http.series(processor_metrics.EVENT_LAG_SECONDS)
+FAUST_END = faust_metrics.END_OFFSET
+FAUST_COMMITTED = faust_metrics.COMMITTED_OFFSET  # sic: Faust's spelling
+SINK_RECORDS = http.series(sink_metrics.RECORDS)
+SINK_LAG = http.series(sink_metrics.CONSUMER_LAG)
+COMMIT_LATENCY = http.series(sink_metrics.COMMIT_LATENCY)
+SINK_RETRIES = http.series(sink_metrics.RETRIES)
+CONNECTOR_STATE = cdc_metrics.CONNECTOR_STATE
+TASK_STATE = cdc_metrics.TASK_STATE
+SLOT_LAG = cdc_metrics.SLOT_LAG
+SLOT_CONFIRMED_LAG = cdc_metrics.SLOT_CONFIRMED_LAG
+SLOT_ACTIVE = cdc_metrics.SLOT_ACTIVE
+CONNECT_UP = cdc_metrics.CONNECT_UP
+SOURCE_UP = cdc_metrics.SOURCE_UP
 
 
 @dataclass(frozen=True)

@@ -60,3 +60,20 @@ def test_every_service_exports_its_build() -> None:
     labels = {"version": build_version(), "python": platform.python_version()}
     assert REGISTRY.get_sample_value("headwater_build_info", labels) == 1.0
     assert build_version() != "unknown"  # the test run uses the installed distribution
+
+
+def test_series_is_the_name_samples_carry_on_metrics() -> None:
+    from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+    from headwater.http import series
+
+    registry = CollectorRegistry()
+    counter = Counter("toy_records", "records", ["stage"], registry=registry)
+    histogram = Histogram("toy_seconds", "seconds", registry=registry)
+    counter.labels("a").inc()
+    histogram.observe(0.1)
+    exposed = generate_latest(registry).decode()
+    assert series(counter) == "toy_records_total"
+    assert f'{series(counter)}{{stage="a"}} 1.0' in exposed
+    assert series(histogram) == "toy_seconds"
+    assert f"{series(histogram)}_bucket" in exposed
