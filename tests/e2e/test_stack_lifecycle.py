@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +18,7 @@ import pytest
 
 from control.stack.base import port_is_free
 from headwater.settings import StackSettings
-from tests.support.services import free_ports
+from tests.support.services import free_ports, headwater_with
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -45,15 +44,7 @@ def private_stack() -> Iterator[dict[str, str]]:
 
 
 def _headwater(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
-    return subprocess.run(
-        [sys.executable, "-m", "control.cli.main", *args],
-        env=clean | env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+    return headwater_with(*args, env=env, timeout=900)
 
 
 def _processes_mentioning(text: str) -> list[int]:

@@ -33,7 +33,7 @@ def free_ports(count: int) -> list[int]:
 def headwater(
     *args: str, env: dict[str, str], timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
-    """Run a `headwater` command to completion."""
+    """Run a `headwater` command to completion, with exactly this environment."""
     return subprocess.run(
         [sys.executable, "-m", "control.cli.main", *args],
         env=env,
@@ -42,6 +42,15 @@ def headwater(
         timeout=timeout,
         check=False,
     )
+
+
+def headwater_with(
+    *args: str, env: dict[str, str], timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """Run a `headwater` command with this process's environment minus its ``HEADWATER_*``
+    settings, plus ``env``: the command sees only the settings the test gives it."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
+    return headwater(*args, env=clean | env, timeout=timeout)
 
 
 class Service:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -26,6 +25,7 @@ from connectors.debezium_postgres import heartbeat_topic, signal_table
 from connectors.deployment import delete_connector
 from headwater.kafka.clients import make_admin, make_consumer
 from headwater.settings import CdcSettings, Settings
+from tests.support.services import headwater_with
 
 CUSTOMERS = """
 CREATE TABLE {schema}.customers (
@@ -110,15 +110,7 @@ class CdcSandbox:
             "HEADWATER_CDC__TOPIC_PARTITIONS": str(cdc.topic_partitions),
             "HEADWATER_LOG__FORMAT": "text",
         }
-        clean = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
-        return subprocess.run(
-            [sys.executable, "-m", "control.cli.main", *args],
-            env=clean | env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        return headwater_with(*args, env=env, timeout=300)
 
     def consume(
         self,

@@ -3,30 +3,24 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 
+from tests.support.services import headwater_with
 from tests.unit.connectors.conftest import FakeConnect
 
 PASSWORD = "never-print-me-42"
 
 
 def _headwater(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
-    return subprocess.run(
-        [sys.executable, "-m", "control.cli.main", *args],
-        env=clean
-        | {
+    return headwater_with(
+        *args,
+        env={
             "HEADWATER_SOURCE__DSN": "postgresql://admin:adminpw@127.0.0.1:5432/app",
             "HEADWATER_CDC__PASSWORD": PASSWORD,
             "HEADWATER_LOG__FORMAT": "text",
         }
         | env,
-        capture_output=True,
-        text=True,
         timeout=120,
-        check=False,
     )
 
 

@@ -1,25 +1,17 @@
 """Bad configuration gets one line that names the setting, never a traceback."""
 
-import os
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support.services import headwater_with
+
 
 def _headwater(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
-    return subprocess.run(
-        [sys.executable, "-m", "control.cli.main", *args],
-        env=clean | env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return headwater_with(*args, env=env, timeout=120)
 
 
 def _one_line_error(done: subprocess.CompletedProcess[str], setting: str) -> str:
