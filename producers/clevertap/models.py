@@ -34,7 +34,7 @@ class EventsPage(_Response):
     next_cursor: str | None = None
 
 
-class Refusal(_Response):
+class ErrorBody(_Response):
     """CleverTap's error body: ``{"status": "fail", "error": "...", "code": N}``."""
 
     status: str

@@ -1,8 +1,8 @@
 """InsightsClient: the Marketing API's insights edge, synchronous and as async report runs.
 
-Every HTTP call goes through one place that reads the usage headers (pacing the next call
-before the platform throttles), maps error bodies to typed errors (``errors.RULES``) and
-retries transient ones with :func:`producers.retry.with_retries`. The access token travels
+Every HTTP call goes through :class:`producers.http.JsonApi`; this client's hooks read the
+usage headers (pacing the next call before the platform throttles) and map error bodies to
+typed errors (``errors.RULES``); the base retries transient ones. The access token travels
 as the ``access_token`` query parameter, as the Graph API expects, and is scrubbed from
 every message this module produces.
 """
@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 from pydantic import BaseModel, ValidationError
 
+from headwater.logs import REDACTED
 from producers import metrics
 from producers.base import ApiUnavailable, RateLimited, Window
 from producers.facebook_ads.errors import ReportRunFailed, ReportRunTimedOut, resolve
@@ -32,16 +33,13 @@ from producers.facebook_ads.models import (
     Usage,
     parse_usage,
 )
-from producers.retry import RetryPolicy, with_retries
+from producers.http import JsonApi
+from producers.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 
 JsonObject = dict[str, Any]
 M = TypeVar("M", bound=BaseModel)
-REDACTED = "***"
-SOURCE = "facebook_ads"
-#: The ``endpoint`` label of each kind of request.
-ENDPOINTS = ("insights", "report_run", "report_status", "report_results")
 
 
 @dataclass(frozen=True)
@@ -69,8 +67,13 @@ class ReportRunPolicy:
     timeout_s: float = 1800.0
 
 
-class InsightsClient:
+class InsightsClient(JsonApi[JsonObject]):
     """Typed access to ``act_{id}/insights``; ``usage_pct`` is the last usage reported."""
+
+    source = "facebook_ads"
+    #: The ``endpoint`` label of each kind of request.
+    endpoints = ("insights", "report_run", "report_status", "report_results")
+    url_setting = "HEADWATER_FACEBOOK__GRAPH_URL"
 
     def __init__(
         self,
@@ -80,29 +83,28 @@ class InsightsClient:
         *,
         session: requests.Session | None = None,
         retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        timeout_s: float = 60.0,
+        on_retry: Callable[[BaseException, float], None] | None = None,
         pacing: Pacing | None = None,
         report_runs: ReportRunPolicy | None = None,
         page_size: int = 500,
-        timeout_s: float = 60.0,
-        sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        super().__init__(
+            session=session, retry=retry, sleep=sleep, timeout_s=timeout_s, on_retry=on_retry
+        )
         self._base = f"{graph_url.rstrip('/')}/{api_version}"
         self._token = access_token
-        self._session = session or requests.Session()
-        self._retry = retry or RetryPolicy()
         self._pacing = pacing or Pacing()
         self._report_runs = report_runs or ReportRunPolicy()
         self._page_size = page_size
-        self._timeout_s = timeout_s
-        self._sleep = sleep
         self._clock = clock
         self._usage = Usage()
         self._throttled = False
         self.usage_pct = 0.0
         self.requests_sent = 0
         self.paused_s = 0.0
-        metrics.declare_source(SOURCE, ENDPOINTS)
 
     def insights(
         self, account_id: str, window: Window, fields: Sequence[str], level: str = "ad"
@@ -205,53 +207,34 @@ class InsightsClient:
         endpoint: str,
         form: bool = False,
     ) -> JsonObject:
-        """One API call, retried on transient errors."""
-
-        def once() -> JsonObject:
-            self._pace()
-            with metrics.api_request(SOURCE, endpoint):
-                return self._once(method, url, params, what, form)
-
-        return with_retries(once, self._retry, what, self._sleep, source=SOURCE)
-
-    def _once(
-        self, method: str, url: str, params: Mapping[str, str], what: str, form: bool
-    ) -> JsonObject:
+        """One API call, retried on transient errors; the token rides in the query string."""
         query = dict({} if form else params)
         if "access_token" not in parse_qs(urlsplit(url).query):
             query["access_token"] = self._token
-        try:
-            response = self._session.request(
-                method,
-                url,
-                params=query,
-                data=dict(params) if form else None,
-                timeout=self._timeout_s,
-            )
-        except requests.RequestException as error:
-            # Not chained: the original message holds the URL, token included.
-            detail = f"{type(error).__name__}: {self._redact(str(error))}"
-            raise ApiUnavailable(f"{what}: {detail}") from None
+        data = dict(params) if form else None
+        return self.call(what, endpoint, method, url, params=query, data=data)
+
+    def settle(self, response: requests.Response, what: str) -> JsonObject:
+        """Read the usage headers (for pacing), then the body or the error it means."""
         self.requests_sent += 1
         self._usage = parse_usage(response.headers)
         self.usage_pct = self._usage.percent
-        metrics.API_USAGE.labels(SOURCE).set(self.usage_pct)
+        metrics.API_USAGE.labels(self.source).set(self.usage_pct)
         body = _json(response)
         if response.status_code < 400 and isinstance(body, dict) and "error" not in body:
             return body
         if response.status_code < 400 and not isinstance(body, dict):
             raise ApiUnavailable(f"{what}: HTTP {response.status_code} without a JSON object")
-        error_body = _error(body)
-        raise self._error(response, error_body, what)
+        raise self._error(response, _error(body), what)
 
     def _error(self, response: requests.Response, body: ErrorBody | None, what: str) -> Exception:
         retry_after = self._usage.regain_access_s or _retry_after(response) or None
         error = resolve(response.status_code, body.error if body else None, retry_after)
-        error.args = (f"{what}: {self._redact(str(error))}",)
+        error.args = (f"{what}: {self.redact(str(error))}",)
         self._throttled = isinstance(error, RateLimited)
         return error
 
-    def _pace(self) -> None:
+    def pace(self) -> None:
         """Sleep in proportion to the last reported usage, unless a retry already waited."""
         if self._throttled:
             self._throttled = False
@@ -263,8 +246,12 @@ class InsightsClient:
                 extra={"usage_pct": self._usage.percent, "pause_s": round(pause, 2)},
             )
             self.paused_s += pause
-            metrics.slept(SOURCE, "pacing", pause)
+            metrics.slept(self.source, "pacing", pause)
             self._sleep(pause)
+
+    def redact(self, text: str) -> str:
+        """``text`` without the access token (it travels in every URL)."""
+        return text.replace(self._token, REDACTED) if self._token else text
 
     def _query(self, window: Window, fields: Sequence[str], level: str) -> dict[str, str]:
         return {
@@ -277,9 +264,6 @@ class InsightsClient:
 
     def _url(self, path: str) -> str:
         return f"{self._base}/{path}"
-
-    def _redact(self, text: str) -> str:
-        return text.replace(self._token, REDACTED) if self._token else text
 
 
 def halves(window: Window) -> tuple[Window, Window]:

@@ -5,13 +5,11 @@ https://developers.facebook.com/docs/graph-api/guides/error-handling (1, 2, 4, 1
 190, 200-299), https://developers.facebook.com/docs/marketing-api/overview/rate-limiting
 (17/2446079, 613/1487742, 80000-80014 business use case throttles) and
 https://developers.facebook.com/docs/marketing-api/insights/error-codes (insights subcodes).
-Throttles arrive as HTTP 400, not 429, so the status alone decides nothing.
+Throttles arrive as HTTP 400, not 429, so the status alone decides nothing. The rows are
+:class:`producers.http.ErrorRule`, the one row type of every client's table.
 """
 
 from __future__ import annotations
-
-from collections.abc import Collection
-from dataclasses import dataclass
 
 from producers.base import (
     ApiUnavailable,
@@ -21,6 +19,7 @@ from producers.base import (
     SourceError,
 )
 from producers.facebook_ads.models import GraphError
+from producers.http import ErrorRule, Refusal, first_match
 
 TOKEN_SETTING = "HEADWATER_FACEBOOK__ACCESS_TOKEN"  # noqa: S105 - a setting name
 VERSION_SETTING = "HEADWATER_FACEBOOK__API_VERSION"
@@ -44,61 +43,38 @@ class ReportRunTimedOut(ApiUnavailable):
     """An async report run did not complete within the client's timeout."""
 
 
-ANY = None
-
-
-@dataclass(frozen=True)
-class ErrorRule:
-    """One row of the table: what to match (None matches anything) and what to raise."""
-
-    codes: Collection[int] | None
-    subcodes: Collection[int] | None
-    statuses: Collection[int] | None
-    error: type[SourceError]
-    meaning: str
-
-    def matches(self, status: int, code: int | None, subcode: int | None) -> bool:
-        """Whether this rule applies to the response."""
-        return (
-            (self.codes is None or code in self.codes)
-            and (self.subcodes is None or subcode in self.subcodes)
-            and (self.statuses is None or status in self.statuses)
-        )
+_TOO_MUCH = "request timed out: window too large"
 
 
 # First match wins: specific subcodes before their code's general rule.
 RULES: tuple[ErrorRule, ...] = (
-    ErrorRule({100}, {1504018}, ANY, TooMuchData, "request timed out: window too large"),
-    ErrorRule({2}, {1504038}, ANY, TooMuchData, "request timed out: window too large"),
-    ErrorRule({4}, ANY, ANY, RateLimited, "application request limit reached"),
-    ErrorRule({17}, ANY, ANY, RateLimited, "user request limit reached"),
-    ErrorRule({32}, ANY, ANY, RateLimited, "page request limit reached"),
-    ErrorRule({613}, ANY, ANY, RateLimited, "too many calls from this ad account"),
-    ErrorRule(range(80000, 80015), ANY, ANY, RateLimited, "business use case throttle"),
+    ErrorRule(TooMuchData, _TOO_MUCH, codes={100}, subcodes={1504018}),
+    ErrorRule(TooMuchData, _TOO_MUCH, codes={2}, subcodes={1504038}),
+    ErrorRule(RateLimited, "application request limit reached", codes={4}),
+    ErrorRule(RateLimited, "user request limit reached", codes={17}),
+    ErrorRule(RateLimited, "page request limit reached", codes={32}),
+    ErrorRule(RateLimited, "too many calls from this ad account", codes={613}),
+    ErrorRule(RateLimited, "business use case throttle", codes=range(80000, 80015)),
     ErrorRule(
-        {190, 102},
-        ANY,
-        ANY,
         AuthenticationFailed,
         f"access token invalid or expired: set {TOKEN_SETTING}",
+        codes={190, 102},
     ),
-    ErrorRule({104}, ANY, ANY, AuthenticationFailed, f"access token missing: set {TOKEN_SETTING}"),
+    ErrorRule(AuthenticationFailed, f"access token missing: set {TOKEN_SETTING}", codes={104}),
     ErrorRule(
-        {10, *range(200, 300)},
-        ANY,
-        ANY,
         AuthenticationFailed,
         f"permission denied: the token of {TOKEN_SETTING} lacks ads_read on the account",
+        codes={10, *range(200, 300)},
     ),
+    ErrorRule(InvalidRequest, f"deprecated API version: update {VERSION_SETTING}", codes={2635}),
     ErrorRule(
-        {2635}, ANY, ANY, InvalidRequest, f"deprecated API version: update {VERSION_SETTING}"
+        InvalidRequest, f"unknown ad account: check {ACCOUNTS_SETTING}", codes={100}, subcodes={33}
     ),
-    ErrorRule({100}, {33}, ANY, InvalidRequest, f"unknown ad account: check {ACCOUNTS_SETTING}"),
-    ErrorRule({100}, ANY, ANY, InvalidRequest, "invalid parameter or field"),
-    ErrorRule({1, 2}, ANY, ANY, ApiUnavailable, "temporary API problem"),
-    ErrorRule(ANY, ANY, {429}, RateLimited, "too many requests"),
-    ErrorRule(ANY, ANY, range(500, 600), ApiUnavailable, "server error"),
-    ErrorRule(ANY, ANY, {401, 403}, AuthenticationFailed, f"not authorised: check {TOKEN_SETTING}"),
+    ErrorRule(InvalidRequest, "invalid parameter or field", codes={100}),
+    ErrorRule(ApiUnavailable, "temporary API problem", codes={1, 2}),
+    ErrorRule(RateLimited, "too many requests", http={429}),
+    ErrorRule(ApiUnavailable, "server error", http=range(500, 600)),
+    ErrorRule(AuthenticationFailed, f"not authorised: check {TOKEN_SETTING}", http={401, 403}),
 )
 
 
@@ -106,21 +82,21 @@ def resolve(
     status: int, error: GraphError | None, retry_after_s: float | None = None
 ) -> SourceError:
     """The typed error for an error response; unknown transient-flagged errors are retried."""
-    code = error.code if error else None
-    subcode = error.error_subcode if error else None
     detail = _detail(status, error)
-    for rule in RULES:
-        if rule.matches(status, code, subcode):
-            return _build(rule.error, f"{rule.meaning}: {detail}", retry_after_s)
+    rule = first_match(RULES, refusal_of(status, error))
+    if rule is not None:
+        return rule.error_for(f"{rule.meaning}: {detail}", retry_after_s)
     if error is not None and error.is_transient:
         return ApiUnavailable(f"transient error: {detail}")
     return InvalidRequest(f"unexpected error: {detail}")
 
 
-def _build(kind: type[SourceError], message: str, retry_after_s: float | None) -> SourceError:
-    if issubclass(kind, RateLimited):
-        return kind(message, retry_after_s=retry_after_s)
-    return kind(message)
+def refusal_of(status: int, error: GraphError | None) -> Refusal:
+    """An error response in the terms of the table (no Graph error body: the status alone)."""
+    if error is None:
+        return Refusal(http=status)
+    codes = () if error.code is None else (error.code,)
+    return Refusal(http=status, codes=codes, subcode=error.error_subcode, message=error.message)
 
 
 def _detail(status: int, error: GraphError | None) -> str:

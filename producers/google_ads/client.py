@@ -6,15 +6,13 @@ batches, with a google.rpc.Status as an element of the array
 (https://developers.google.com/google-ads/api/rest/common/search). Errors carry a
 GoogleAdsFailure whose ``errorCode`` says what happened
 (https://developers.google.com/google-ads/api/docs/best-practices/understand-api-errors);
-:data:`ERROR_RULES` turns (HTTP status, canonical status, error code) into an action.
+:data:`ERROR_RULES` turns (HTTP status, canonical status, error code) into the error to raise.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from enum import Enum
 from typing import Any
 
 import requests
@@ -22,7 +20,6 @@ from pydantic import SecretStr, ValidationError
 
 from headwater.errors import ConfigurationError
 from headwater.settings import GoogleAdsSettings
-from producers import metrics
 from producers.base import (
     ApiUnavailable,
     AuthenticationFailed,
@@ -33,107 +30,132 @@ from producers.base import (
 )
 from producers.google_ads.auth import SETTING_PREFIX, RefreshTokenCredentials
 from producers.google_ads.models import ErrorBody, Status, StreamBatch
-from producers.retry import RetryPolicy, with_retries
-
-SOURCE = "google_ads"
-#: The ``endpoint`` label of each kind of request.
-ENDPOINTS = ("search_stream", "oauth_token")
+from producers.http import ErrorRule, JsonApi, Refusal, first_match
+from producers.retry import RetryPolicy
 
 
-class Action(Enum):
-    """What the client does about an error."""
-
-    REAUTHENTICATE = "refresh the access token, then retry once"
-    QUOTA = "retry after retryDelay when it is short; alert (terminal) when it is long"
-    RETRY = "transient: retry with backoff"
-    FIX_SETTING = "terminal: credentials, access or account ids; a person fixes a setting"
-    FIX_REQUEST = "terminal: the request is wrong (a bug, or a sunset API version)"
+class _AccessTokenRejected(AuthenticationFailed):
+    """The API answered 401 to the access token: refresh it and retry once (internal); the
+    second refusal reaches the caller as a plain AuthenticationFailed."""
 
 
-@dataclass(frozen=True)
-class ErrorRule:
-    """One row of the error table; unset conditions match anything."""
-
-    action: Action
-    code: tuple[str, str | None] | None = None  # (errorCode kind, value; None: any value)
-    status: str | None = None  # google.rpc canonical status
-    http: range | None = None
-    setting: str | None = None  # what a person fixes, named as the environment variable
-
-    def matches(self, http: int, status: str, codes: list[dict[str, str]]) -> bool:
-        """Whether this rule applies to an error."""
-        if self.http is not None and http not in self.http:
-            return False
-        if self.status is not None and status != self.status:
-            return False
-        if self.code is None:
-            return True
-        kind, value = self.code
-        return any(kind in code and value in (None, code[kind]) for code in codes)
+def _settings(*names: str) -> str:
+    """The environment variables a person fixes, as a message names them."""
+    return " / ".join(f"{SETTING_PREFIX}{name}" for name in names)
 
 
-# First match wins: specific error codes, then canonical statuses, then HTTP ranges.
-# Error codes: https://developers.google.com/google-ads/api/reference/rpc/v21/ErrorCode
+_DEVELOPER_TOKEN = _settings("DEVELOPER_TOKEN")
+_CUSTOMER_IDS = _settings("CUSTOMER_IDS")
+_OTHERWISE = ErrorRule(InvalidRequest, "any other error: the request is wrong")
+
+# First match wins: specific error codes, then canonical statuses, then HTTP statuses.
+# _AccessTokenRejected: refresh the access token and retry once. RateLimited: a quota, made
+# RateLimited or QuotaExhausted by its retryDelay (quota_error). ApiUnavailable: retry with
+# backoff. AuthenticationFailed: a person fixes a setting. InvalidRequest: a bug, or a sunset
+# API version. Error codes: https://developers.google.com/google-ads/api/reference/rpc/v21/ErrorCode
 ERROR_RULES: tuple[ErrorRule, ...] = (
-    ErrorRule(Action.REAUTHENTICATE, code=("authenticationError", "OAUTH_TOKEN_EXPIRED")),
-    ErrorRule(Action.REAUTHENTICATE, code=("authenticationError", "OAUTH_TOKEN_INVALID")),
     ErrorRule(
-        Action.FIX_SETTING,
-        code=("authenticationError", "DEVELOPER_TOKEN_INVALID"),
-        setting="DEVELOPER_TOKEN",
+        _AccessTokenRejected,
+        "access token expired",
+        codes={"authenticationError.OAUTH_TOKEN_EXPIRED"},
     ),
     ErrorRule(
-        Action.FIX_SETTING,
-        code=("authenticationError", "CUSTOMER_NOT_FOUND"),
-        setting="CUSTOMER_IDS",
+        _AccessTokenRejected,
+        "access token invalid",
+        codes={"authenticationError.OAUTH_TOKEN_INVALID"},
     ),
-    ErrorRule(Action.FIX_SETTING, code=("authenticationError", None), setting="REFRESH_TOKEN"),
+    ErrorRule(
+        AuthenticationFailed,
+        "developer token invalid",
+        codes={"authenticationError.DEVELOPER_TOKEN_INVALID"},
+        setting=_DEVELOPER_TOKEN,
+    ),
+    ErrorRule(
+        AuthenticationFailed,
+        "customer not found",
+        codes={"authenticationError.CUSTOMER_NOT_FOUND"},
+        setting=_CUSTOMER_IDS,
+    ),
+    ErrorRule(
+        AuthenticationFailed,
+        "credentials refused",
+        codes={"authenticationError"},
+        setting=_settings("REFRESH_TOKEN"),
+    ),
     # USER_PERMISSION_DENIED: no access to the customer, often a missing login-customer-id
     # (https://developers.google.com/google-ads/api/docs/concepts/call-structure#cid).
     ErrorRule(
-        Action.FIX_SETTING,
-        code=("authorizationError", "USER_PERMISSION_DENIED"),
-        setting="LOGIN_CUSTOMER_ID / CUSTOMER_IDS",
+        AuthenticationFailed,
+        "no access to the customer",
+        codes={"authorizationError.USER_PERMISSION_DENIED"},
+        setting=_settings("LOGIN_CUSTOMER_ID", "CUSTOMER_IDS"),
     ),
     ErrorRule(
-        Action.FIX_SETTING,
-        code=("authorizationError", "DEVELOPER_TOKEN_NOT_APPROVED"),
-        setting="DEVELOPER_TOKEN",
-    ),
-    ErrorRule(Action.FIX_SETTING, code=("authorizationError", None), setting="CUSTOMER_IDS"),
-    ErrorRule(
-        Action.FIX_SETTING, code=("quotaError", "ACCESS_PROHIBITED"), setting="DEVELOPER_TOKEN"
-    ),
-    ErrorRule(Action.QUOTA, code=("quotaError", None)),
-    ErrorRule(
-        Action.FIX_REQUEST, code=("requestError", "UNSUPPORTED_VERSION"), setting="API_VERSION"
+        AuthenticationFailed,
+        "developer token not approved",
+        codes={"authorizationError.DEVELOPER_TOKEN_NOT_APPROVED"},
+        setting=_DEVELOPER_TOKEN,
     ),
     ErrorRule(
-        Action.FIX_SETTING, code=("requestError", "INVALID_CUSTOMER_ID"), setting="CUSTOMER_IDS"
+        AuthenticationFailed,
+        "not authorised",
+        codes={"authorizationError"},
+        setting=_CUSTOMER_IDS,
     ),
-    ErrorRule(Action.RETRY, code=("internalError", None)),
-    ErrorRule(Action.FIX_REQUEST, code=("queryError", None)),
-    ErrorRule(Action.FIX_REQUEST, code=("requestError", None)),
+    ErrorRule(
+        AuthenticationFailed,
+        "developer token barred",
+        codes={"quotaError.ACCESS_PROHIBITED"},
+        setting=_DEVELOPER_TOKEN,
+    ),
+    ErrorRule(RateLimited, "quota", codes={"quotaError"}),
+    ErrorRule(
+        InvalidRequest,
+        "API version sunset",
+        codes={"requestError.UNSUPPORTED_VERSION"},
+        setting=_settings("API_VERSION"),
+    ),
+    ErrorRule(
+        AuthenticationFailed,
+        "invalid customer id",
+        codes={"requestError.INVALID_CUSTOMER_ID"},
+        setting=_CUSTOMER_IDS,
+    ),
+    ErrorRule(ApiUnavailable, "internal error", codes={"internalError"}),
+    ErrorRule(InvalidRequest, "query refused", codes={"queryError"}),
+    ErrorRule(InvalidRequest, "request refused", codes={"requestError"}),
     # No GoogleAdsFailure (e.g. rejected before reaching Google Ads): the canonical status.
-    ErrorRule(Action.REAUTHENTICATE, status="UNAUTHENTICATED"),
-    ErrorRule(Action.QUOTA, status="RESOURCE_EXHAUSTED"),
+    ErrorRule(_AccessTokenRejected, "unauthenticated", status="UNAUTHENTICATED"),
+    ErrorRule(RateLimited, "resource exhausted", status="RESOURCE_EXHAUSTED"),
     *(
-        ErrorRule(Action.RETRY, status=status)
+        ErrorRule(ApiUnavailable, "transient", status=status)
         for status in ("UNAVAILABLE", "INTERNAL", "DEADLINE_EXCEEDED", "UNKNOWN", "ABORTED")
     ),
-    ErrorRule(Action.FIX_SETTING, status="PERMISSION_DENIED", setting="CUSTOMER_IDS"),
-    ErrorRule(Action.REAUTHENTICATE, http=range(401, 402)),
-    ErrorRule(Action.QUOTA, http=range(429, 430)),
-    ErrorRule(Action.RETRY, http=range(500, 600)),
-    ErrorRule(Action.FIX_SETTING, http=range(403, 404), setting="CUSTOMER_IDS"),
-    ErrorRule(Action.FIX_REQUEST, http=range(0, 600)),
+    ErrorRule(
+        AuthenticationFailed, "permission denied", status="PERMISSION_DENIED", setting=_CUSTOMER_IDS
+    ),
+    ErrorRule(_AccessTokenRejected, "unauthenticated", http={401}),
+    ErrorRule(RateLimited, "throttled", http={429}),
+    ErrorRule(ApiUnavailable, "server error", http=range(500, 600)),
+    ErrorRule(AuthenticationFailed, "forbidden", http={403}, setting=_CUSTOMER_IDS),
+    _OTHERWISE,
 )
 
 
 def classify(http: int, status: Status) -> ErrorRule:
     """The first rule of :data:`ERROR_RULES` that matches an error."""
-    codes = [error.error_code for error in status.errors()]
-    return next(rule for rule in ERROR_RULES if rule.matches(http, status.status, codes))
+    return first_match(ERROR_RULES, refusal_of(http, status)) or _OTHERWISE
+
+
+def refusal_of(http: int, status: Status) -> Refusal:
+    """An error in the terms of the table: each error code as ``kind`` and ``kind.VALUE``."""
+    codes = tuple(
+        code
+        for error in status.errors()
+        for kind, value in error.error_code.items()
+        for code in (kind, f"{kind}.{value}")
+    )
+    return Refusal(http=http, codes=codes, status=status.status or None, message=status.message)
 
 
 def normalise_customer_id(customer_id: str) -> str:
@@ -144,40 +166,41 @@ def normalise_customer_id(customer_id: str) -> str:
     return digits
 
 
-class _AccessTokenRejected(AuthenticationFailed):
-    """The API answered 401 to the access token: refresh it and retry once (internal); the
-    second refusal reaches the caller as a plain AuthenticationFailed."""
-
-
-class GoogleAdsClient:
+class GoogleAdsClient(JsonApi[list[StreamBatch]]):
     """Runs GAQL queries with searchStream; raises the SourceErrors of ``producers.base``."""
+
+    source = "google_ads"
+    #: The ``endpoint`` label of each kind of request (``oauth_token`` is counted by auth.py).
+    endpoints = ("search_stream", "oauth_token")
+    url_setting = f"{SETTING_PREFIX}API_URL"
 
     def __init__(
         self,
         settings: GoogleAdsSettings,
+        *,
         session: requests.Session | None = None,
-        credentials: RefreshTokenCredentials | None = None,
-        policy: RetryPolicy | None = None,
+        retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         timeout_s: float = 300.0,
+        on_retry: Callable[[BaseException, float], None] | None = None,
+        credentials: RefreshTokenCredentials | None = None,
     ) -> None:
+        # The policy's ceiling must not cut a retryDelay we decided to honour.
+        retry = retry or RetryPolicy(
+            max_delay_s=max(RetryPolicy().max_delay_s, settings.max_retry_delay_s)
+        )
+        super().__init__(
+            session=session, retry=retry, sleep=sleep, timeout_s=timeout_s, on_retry=on_retry
+        )
         self._settings = settings
-        self._session = session or requests.Session()
         self._developer_token = _required(settings.developer_token, "DEVELOPER_TOKEN")
         self.credentials = credentials or RefreshTokenCredentials(
             settings.token_url,
             _required(settings.client_id, "CLIENT_ID").get_secret_value(),
             _required(settings.client_secret, "CLIENT_SECRET"),
             _required(settings.refresh_token, "REFRESH_TOKEN"),
-            session=self._session,
+            session=self.session,
         )
-        # The policy's ceiling must not cut a retryDelay we decided to honour.
-        self._policy = policy or RetryPolicy(
-            max_delay_s=max(RetryPolicy().max_delay_s, settings.max_retry_delay_s)
-        )
-        self._sleep = sleep
-        self._timeout_s = timeout_s
-        metrics.declare_source(SOURCE, ENDPOINTS)
         self.login_customer_id = (
             _customer_id_setting(settings.login_customer_id, "LOGIN_CUSTOMER_ID")
             if settings.login_customer_id
@@ -190,13 +213,7 @@ class GoogleAdsClient:
             customer = normalise_customer_id(customer_id)
         except ValueError as error:
             raise InvalidRequest(f"google_ads: {error}") from error
-        return with_retries(
-            lambda: self._attempt(customer, query),
-            self._policy,
-            f"google_ads searchStream customer {customer}",
-            sleep=self._sleep,
-            source=SOURCE,
-        )
+        return self.retried(lambda: self._attempt(customer, query), f"customer {customer}")
 
     def _attempt(self, customer: str, query: str) -> list[StreamBatch]:
         token = self.credentials.access_token()
@@ -219,66 +236,54 @@ class GoogleAdsClient:
         }
         if self.login_customer_id:
             headers["login-customer-id"] = self.login_customer_id
-        with metrics.api_request(SOURCE, "search_stream"):
-            return self._read_stream(customer, url, query, headers)
+        what = f"customer {customer}"
+        return self.once(what, "search_stream", "POST", url, json={"query": query}, headers=headers)
 
-    def _read_stream(
-        self, customer: str, url: str, query: str, headers: dict[str, str]
-    ) -> list[StreamBatch]:
-        try:
-            response = self._session.post(
-                url, json={"query": query}, headers=headers, timeout=self._timeout_s
-            )
-        except requests.RequestException as error:
-            raise ApiUnavailable(f"google_ads customer {customer}: {error}") from error
+    def settle(self, response: requests.Response, what: str) -> list[StreamBatch]:
+        """Every batch of the stream; an error, also one after some batches, raises."""
         try:
             body: Any = response.json()
         except ValueError as error:
             if response.status_code != 200 and response.status_code < 500:
                 raw = Status(code=response.status_code, message=response.text[:300])
-                raise self._error(customer, response.status_code, raw) from error
+                raise self._error(what, response.status_code, raw) from error
             # A stream cut short does not parse: retry the query, never keep half of it.
             raise ApiUnavailable(
-                f"google_ads customer {customer}: unreadable response "
-                f"(HTTP {response.status_code}): {error}"
+                f"google_ads {what}: unreadable response (HTTP {response.status_code}): {error}"
             ) from error
         if response.status_code != 200 or not isinstance(body, list):
-            raise self._error(customer, response.status_code, _status_of(body, response))
+            raise self._error(what, response.status_code, _status_of(body, response))
         batches: list[StreamBatch] = []
         for element in body:
             if isinstance(element, dict) and "error" in element:
                 # A failure after some batches: the whole result is unusable (mid-stream error).
                 status = _status_of(element, response)
-                raise self._error(customer, status.code or 500, status, after=len(batches))
+                raise self._error(what, status.code or 500, status, after=len(batches))
             try:
                 batches.append(StreamBatch.model_validate(element))
             except ValidationError as error:
                 raise ApiUnavailable(
-                    f"google_ads customer {customer}: unexpected stream element: {error}"
+                    f"google_ads {what}: unexpected stream element: {error}"
                 ) from error
         return batches
 
-    def _error(self, customer: str, http: int, status: Status, after: int = 0) -> Exception:
+    def _error(self, what: str, http: int, status: Status, after: int = 0) -> SourceError:
         rule = classify(http, status)
         errors = status.errors()
         codes = ", ".join(error.code() for error in errors) or status.status or "-"
         said = "; ".join(error.message for error in errors if error.message) or status.message
         where = f" after {after} batches" if after else ""
         text = (
-            f"google_ads customer {customer}: HTTP {http} {status.status or ''} [{codes}]{where}: "
+            f"google_ads {what}: HTTP {http} {status.status or ''} [{codes}]{where}: "
             f"{said or 'no message'} (requestId {status.request_id() or '-'})"
         )
         if rule.setting:
-            text += f"; check {_setting_names(rule.setting)}"
-        if rule.action is Action.REAUTHENTICATE:
+            text += f"; check {rule.setting}"
+        if rule.error is _AccessTokenRejected:
             return _AccessTokenRejected(f"{text}, even after a refresh")
-        if rule.action is Action.QUOTA:
+        if rule.error is RateLimited:
             return quota_error(text, status, self._settings.max_retry_delay_s)
-        if rule.action is Action.RETRY:
-            return ApiUnavailable(text)
-        if rule.action is Action.FIX_SETTING:
-            return AuthenticationFailed(text)
-        return InvalidRequest(text)
+        return rule.error_for(text)
 
 
 def quota_error(text: str, status: Status, max_retry_delay_s: float) -> SourceError:
@@ -322,7 +327,3 @@ def _customer_id_setting(value: str, setting: str) -> str:
         return normalise_customer_id(value)
     except ValueError as error:
         raise ConfigurationError(f"{SETTING_PREFIX}{setting}", str(error)) from error
-
-
-def _setting_names(settings: str) -> str:
-    return " / ".join(f"{SETTING_PREFIX}{name}" for name in settings.split(" / "))

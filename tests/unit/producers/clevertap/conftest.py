@@ -53,7 +53,7 @@ def make_client(
     clients: list[CleverTapClient] = []
 
     def make(**overrides: Any) -> CleverTapClient:
-        options: dict[str, Any] = {"retry_policy": FAST_RETRIES, "sleep": sleeps.append}
+        options: dict[str, Any] = {"retry": FAST_RETRIES, "sleep": sleeps.append}
         settings_overrides = {k: overrides.pop(k) for k in list(overrides) if k in {"passcode"}}
         options.update(overrides)
         client = CleverTapClient.from_settings(

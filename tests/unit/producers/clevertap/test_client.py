@@ -19,7 +19,7 @@ from producers.base import (
     SourceError,
 )
 from producers.clevertap.client import CleverTapClient, CursorExpired, classify
-from producers.clevertap.models import Refusal
+from producers.clevertap.models import ErrorBody
 from producers.retry import RetryPolicy
 from sandbox.clevertap import SANDBOX_PASSCODE, CleverTapSandbox, Fault
 from tests.unit.producers.clevertap.conftest import FAST_RETRIES, OLD_DAY, TODAY
@@ -189,7 +189,7 @@ def test_a_body_that_is_not_json_is_unavailable(sleeps: list[float]) -> None:
         "http://html.invalid",
         "ACC",
         SecretStr("pass"),
-        retry_policy=RetryPolicy(attempts=2, base_delay_s=0.01),
+        retry=RetryPolicy(attempts=2, base_delay_s=0.01),
         sleep=sleeps.append,
         session=session,
     )
@@ -275,7 +275,7 @@ def test_the_credentials_and_content_type_headers_are_sent(
     ],
 )
 def test_error_table(status: int, body: dict[str, object], expected: type[SourceError]) -> None:
-    error = classify(status, Refusal.model_validate(body))
+    error = classify(status, ErrorBody.model_validate(body))
     assert type(error) is expected
     assert isinstance(error, Transient) == (expected in (RateLimited, ApiUnavailable))
     assert f"HTTP {status}" in str(error)

@@ -27,7 +27,7 @@ EVENTS = ["App Installed", "App Launched", "Sign Up", "Charged"]
 
 def _source(sandbox: CleverTapSandbox, **settings: object) -> CleverTapSource:
     configured = settings_for(sandbox, **settings)
-    options = {"retry_policy": FAST_RETRIES, "sleep": lambda _: None}
+    options = {"retry": FAST_RETRIES, "sleep": lambda _: None}
     return CleverTapSource(configured, CleverTapClient.from_settings(configured, **options))
 
 

@@ -92,6 +92,6 @@ def client_for(settings_for: SettingsFor, sleep: Callable[[float], None]) -> Cli
         settings = settings_for(**overrides)
         ceiling = max(60.0, settings.max_retry_delay_s)
         policy = RetryPolicy(attempts=attempts, max_delay_s=ceiling)
-        return GoogleAdsClient(settings, policy=policy, sleep=sleep)
+        return GoogleAdsClient(settings, retry=policy, sleep=sleep)
 
     return make

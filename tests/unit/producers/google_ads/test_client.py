@@ -14,9 +14,10 @@ from producers.base import (
     InvalidRequest,
     QuotaExhausted,
     RateLimited,
+    SourceError,
     Window,
 )
-from producers.google_ads.client import Action, classify, quota_error
+from producers.google_ads.client import _AccessTokenRejected, classify, quota_error
 from producers.google_ads.models import Status
 from producers.google_ads.source import ad_group_daily_query
 from sandbox.google_ads import GoogleAdsSandbox, Quota
@@ -244,47 +245,61 @@ def failure_status(http: int, status: str, kind: str | None = None, code: str = 
 
 
 @pytest.mark.parametrize(
-    ("status", "action"),
+    ("status", "error"),
     [
-        (failure_status(401, "UNAUTHENTICATED"), Action.REAUTHENTICATE),
+        (failure_status(401, "UNAUTHENTICATED"), _AccessTokenRejected),
         (
             failure_status(401, "UNAUTHENTICATED", "authenticationError", "OAUTH_TOKEN_EXPIRED"),
-            Action.REAUTHENTICATE,
+            _AccessTokenRejected,
         ),
         (
             failure_status(401, "UNAUTHENTICATED", "authenticationError", "NOT_ADS_USER"),
-            Action.FIX_SETTING,
+            AuthenticationFailed,
         ),
         (
             failure_status(403, "PERMISSION_DENIED", "authorizationError", "CUSTOMER_NOT_ENABLED"),
-            Action.FIX_SETTING,
+            AuthenticationFailed,
         ),
         (
             failure_status(429, "RESOURCE_EXHAUSTED", "quotaError", "RESOURCE_EXHAUSTED"),
-            Action.QUOTA,
+            RateLimited,
         ),
         (
             failure_status(429, "RESOURCE_EXHAUSTED", "quotaError", "ACCESS_PROHIBITED"),
-            Action.FIX_SETTING,
+            AuthenticationFailed,
         ),
-        (failure_status(429, ""), Action.QUOTA),
-        (failure_status(500, "INTERNAL", "internalError", "TRANSIENT_ERROR"), Action.RETRY),
-        (failure_status(503, "UNAVAILABLE"), Action.RETRY),
-        (failure_status(502, ""), Action.RETRY),
-        (failure_status(504, "DEADLINE_EXCEEDED"), Action.RETRY),
+        (failure_status(429, ""), RateLimited),
+        (failure_status(500, "INTERNAL", "internalError", "TRANSIENT_ERROR"), ApiUnavailable),
+        (failure_status(503, "UNAVAILABLE"), ApiUnavailable),
+        (failure_status(502, ""), ApiUnavailable),
+        (failure_status(504, "DEADLINE_EXCEEDED"), ApiUnavailable),
         (
             failure_status(400, "INVALID_ARGUMENT", "requestError", "UNSUPPORTED_VERSION"),
-            Action.FIX_REQUEST,
+            InvalidRequest,
         ),
         (
             failure_status(400, "INVALID_ARGUMENT", "queryError", "BAD_FIELD_NAME"),
-            Action.FIX_REQUEST,
+            InvalidRequest,
         ),
-        (failure_status(404, "NOT_FOUND"), Action.FIX_REQUEST),
+        (failure_status(404, "NOT_FOUND"), InvalidRequest),
     ],
 )
-def test_the_error_table_decides_the_action(status: Status, action: Action) -> None:
-    assert classify(status.code, status).action is action
+def test_the_error_table_decides_the_error(status: Status, error: type[SourceError]) -> None:
+    assert classify(status.code, status).error is error
+
+
+def test_a_rule_names_the_setting_a_person_fixes() -> None:
+    denied = failure_status(
+        403, "PERMISSION_DENIED", "authorizationError", "USER_PERMISSION_DENIED"
+    )
+    assert classify(403, denied).setting == (
+        "HEADWATER_GOOGLE_ADS__LOGIN_CUSTOMER_ID / HEADWATER_GOOGLE_ADS__CUSTOMER_IDS"
+    )
+    assert classify(401, failure_status(401, "UNAUTHENTICATED")).setting is None
+
+
+def test_a_status_beyond_the_table_is_an_invalid_request() -> None:
+    assert classify(600, failure_status(600, "")).error is InvalidRequest
 
 
 def test_a_quota_error_without_a_delay_falls_back_to_backoff() -> None:

@@ -123,7 +123,7 @@ def test_restatement_changes_recent_days_and_not_old_ones(source, sandbox) -> No
 def test_secrets_are_never_logged(sandbox, settings_for, sleep, caplog) -> None:
     settings = settings_for()
     policy = RetryPolicy(attempts=3)
-    source = GoogleAdsSource(settings, client=GoogleAdsClient(settings, policy=policy, sleep=sleep))
+    source = GoogleAdsSource(settings, client=GoogleAdsClient(settings, retry=policy, sleep=sleep))
     sandbox.quota = Quota(requests=1, window_s=5.0, retry_delay="5s")
     caplog.set_level(logging.DEBUG)
 
