@@ -14,6 +14,22 @@ import psycopg
 
 from headwater.errors import Terminal, Transient
 
+#: What decoding a record that is not of its schema raises (fastavro reads past the end, an
+#: index beyond a union or an enum, a date out of range, bytes that are not UTF-8).
+DECODE_ERRORS = (ValueError, KeyError, TypeError, EOFError, IndexError, OverflowError)
+
+
+def is_refusal(error: BaseException) -> bool:
+    """Whether the warehouse (or our encoding for it) refused the data itself, so that the
+    same records would fail again however often they were retried: a value out of range, a
+    NUL byte, a NOT NULL or CHECK violation, a value that does not decode. A lost connection,
+    a lock timeout or a race on a key are not refusals: those batches are retried."""
+    if isinstance(error, psycopg.errors.UniqueViolation):  # another writer raced us to a key
+        return False
+    if isinstance(error, (psycopg.DataError, psycopg.IntegrityError)):
+        return True
+    return isinstance(error, DECODE_ERRORS) and not isinstance(error, psycopg.Error)
+
 
 class SinkError(Terminal):
     """A sink cannot go on: a bug or a warehouse it cannot write to."""
@@ -33,6 +49,16 @@ class SinkRecord:
     key: bytes | None
     value: bytes | None
     timestamp_ms: int | None = None
+    headers: tuple[tuple[str, bytes | None], ...] = ()
+
+
+@dataclass(frozen=True)
+class Reject:
+    """A record the sink will not write: why, and the class of the error that said so."""
+
+    record: SinkRecord
+    reason: str
+    error: str
 
 
 @dataclass
@@ -43,7 +69,7 @@ class WriteStats:
     rows_deleted: int = 0
     skipped_by_version: int = 0
     filtered: int = 0
-    rejects: list[tuple[SinkRecord, str]] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
     source_times_us: list[int] = field(default_factory=list)
 
 

@@ -22,9 +22,17 @@ from headwater.errors import ConfigurationError
 from headwater.kafka.clients import make_consumer, make_producer
 from headwater.settings import Settings
 from sinks import metrics
-from sinks.base import BatchWriter, SinkRecord, WarehouseUnavailable, WriteStats
-from sinks.dlq import dead_letter
+from sinks.base import (
+    BatchWriter,
+    Reject,
+    SinkError,
+    SinkRecord,
+    WarehouseUnavailable,
+    WriteStats,
+    is_refusal,
+)
 from sinks.offsets import OffsetStore
+from sinks.rejects import DeadLettersNotAcknowledged, RejectOutbox
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +59,7 @@ class SinkRunner:
         self.topics = list(topics)
         self.group_id = group_id or f"headwater-sink-{writer.name}"
         self.offsets = OffsetStore(self.group_id)
+        self.rejects = RejectOutbox(self.group_id, writer.name)
         self._dsn = settings.warehouse.dsn.get_secret_value()
         self._connection: psycopg.Connection | None = None
         self._consumer: Consumer | None = None
@@ -94,6 +103,7 @@ class SinkRunner:
         # (not concurrency-safe in PostgreSQL): one prepares at a time.
         connection.execute("SELECT pg_advisory_xact_lock(hashtext('headwater.sink.prepare'))")
         OffsetStore.prepare(connection)
+        RejectOutbox.prepare(connection)
         self.writer.prepare(connection)
         if self._replay:
             forgotten = self.offsets.reset(connection)
@@ -104,6 +114,7 @@ class SinkRunner:
             self._replay = False
         connection.commit()
         self._connection = connection
+        self._publish_rejects()  # those a previous run committed but did not publish
         return connection
 
     # -- partitions ----------------------------------------------------------------------
@@ -166,6 +177,7 @@ class SinkRunner:
                 key=message.key(),
                 value=message.value(),
                 timestamp_ms=timestamp if timestamp_type else None,
+                headers=_headers(message),
             )
         )
 
@@ -202,6 +214,8 @@ class SinkRunner:
                 self._reconnect()
         committed_at = time.time()
         self._observe(batch, stats, time.monotonic() - started, committed_at)
+        if stats.rejects:
+            self._publish_rejects()
         self._commit_to_kafka(batch)
 
     def _write(self, batch: list[SinkRecord]) -> WriteStats:
@@ -212,24 +226,75 @@ class SinkRunner:
             key = (record.topic, record.partition)
             next_offsets[key] = max(next_offsets.get(key, 0), record.offset + 1)
         with connection.transaction():
-            stats = self.writer.write(connection, batch)
-            if stats.rejects:
-                self._dead_letter(stats.rejects)  # acknowledged before the offsets commit
+            stats = self._write_around_refusals(connection, batch)
+            self.rejects.add(connection, stats.rejects)  # published once this commits
             self.offsets.save(connection, next_offsets)
         return stats
+
+    def _write_around_refusals(
+        self, connection: psycopg.Connection, batch: list[SinkRecord]
+    ) -> WriteStats:
+        """Write the batch; if the warehouse refuses a record in it, write all the others.
+
+        The records it refuses are found by halving (each try rolled back to a savepoint),
+        then the rest is written in one go: the same rows as a batch without them.
+        """
+        refused: list[Reject] = []
+        while True:
+            try:
+                with connection.transaction():  # a savepoint inside the batch's transaction
+                    stats = self.writer.write(connection, batch)
+            except Exception as error:
+                if not is_refusal(error):
+                    raise
+                found = self._refused(connection, batch)
+                if not found:  # the batch fails, yet no part of it does alone
+                    raise SinkError(f"batch refused, but no record alone: {error}") from error
+                refused += found
+                bad = {id(reject.record) for reject in found}
+                batch = [record for record in batch if id(record) not in bad]
+                log.warning(
+                    "warehouse refused records; writing the rest",
+                    extra={"sink": self.group_id, "refused": len(found), "error": str(error)},
+                )
+                continue
+            stats.rejects += refused
+            return stats
+
+    def _refused(self, connection: psycopg.Connection, records: list[SinkRecord]) -> list[Reject]:
+        """The records the warehouse refuses, by halving; every try is rolled back."""
+        try:
+            with connection.transaction() as trial:
+                self.writer.write(connection, records)
+                raise psycopg.Rollback(trial)  # only a trial: nothing of it stays
+        except Exception as error:
+            if not is_refusal(error):
+                raise
+            if len(records) == 1:
+                reason = f"the warehouse refused it: {error}".strip()
+                return [Reject(records[0], reason, type(error).__name__)]
+            middle = len(records) // 2
+            return self._refused(connection, records[:middle]) + self._refused(
+                connection, records[middle:]
+            )
+        return []
 
     def _reconnect(self) -> None:
         if self._connection is not None:
             self._connection.close()
         self._connection = psycopg.connect(self._dsn, connect_timeout=10)
 
-    def _dead_letter(self, rejects: list[tuple[SinkRecord, str]]) -> None:
+    def _publish_rejects(self) -> None:
+        """Publish the committed rejects to ``dlq.sink``; what fails stays for the next try."""
+        assert self._connection is not None
         if self._producer is None:
             self._producer = make_producer(self.settings.kafka)
-        for record, reason in rejects:
-            dead_letter(self._producer, self.writer.name, record, reason)
-        if self._producer.flush(30) != 0:
-            raise WarehouseUnavailable("dead-letter records were not acknowledged by Kafka")
+        try:
+            self.rejects.publish(self._connection, self._producer)
+        except DeadLettersNotAcknowledged as error:
+            log.warning(
+                "dead letters not published yet", extra={"sink": self.group_id, "error": str(error)}
+            )
 
     def _observe(
         self, batch: list[SinkRecord], stats: WriteStats, seconds: float, committed_at: float
@@ -280,3 +345,12 @@ class SinkRunner:
             consumer.commit(offsets=partitions, asynchronous=True)
         except Exception as error:  # lag monitoring must not stop the sink
             log.warning("kafka commit failed", extra={"sink": self.group_id, "error": str(error)})
+
+
+def _headers(message: Message) -> tuple[tuple[str, bytes | None], ...]:
+    """A message's headers as (name, bytes) pairs, in order."""
+    headers = message.headers() or []
+    pairs = headers.items() if isinstance(headers, dict) else headers
+    return tuple(
+        (name, value.encode() if isinstance(value, str) else value) for name, value in pairs
+    )

@@ -15,7 +15,7 @@ from psycopg import sql
 
 from headwater.avro import decode
 from schemas import avro_schema, schema_json
-from sinks.base import SinkRecord, WriteStats
+from sinks.base import DECODE_ERRORS, Reject, SinkRecord, WriteStats
 
 SYNCED_AT = "_synced_at"
 
@@ -156,8 +156,9 @@ class VersionedUpsertWriter:
                 continue
             try:
                 row = decode(self._schema, record.value)  # logical types decode to date, datetime
-            except (ValueError, KeyError, TypeError, EOFError) as error:
-                stats.rejects.append((record, f"not a {self._schema['name']}: {error}"))
+            except DECODE_ERRORS as error:
+                reason = f"not a {self._schema['name']}: {error}"
+                stats.rejects.append(Reject(record, reason, type(error).__name__))
                 continue
             key = tuple(row[k] for k in self.spec.key)
             if key not in newest or newest[key][version] < row[version]:

@@ -17,7 +17,7 @@ import psycopg
 from psycopg import sql
 
 from headwater.cdc_row import Change, decode_change
-from sinks.base import SinkRecord, WriteStats
+from sinks.base import DECODE_ERRORS, Reject, SinkRecord, WriteStats
 from sinks.cdc.tables import (
     SYNCED_AT,
     TRUNCATIONS,
@@ -54,8 +54,8 @@ class MirrorWriter:
                 continue
             try:
                 change = decode_change(record.value)
-            except (ValueError, KeyError, TypeError, EOFError) as error:
-                stats.rejects.append((record, f"not a CdcRow: {error}"))
+            except DECODE_ERRORS as error:
+                stats.rejects.append(Reject(record, f"not a CdcRow: {error}", type(error).__name__))
                 continue
             by_table[(change.schema, change.table)].append(change)
             stats.source_times_us.append(change.commit_time_us)

@@ -1,0 +1,208 @@
+"""A record the warehouse refuses never stops a sink: it goes to ``dlq.sink`` with its reason,
+error class, coordinates and original headers, and every other record of its batch lands.
+
+Real Kafka and PostgreSQL. The refusals are the real ones: a spend that overflows
+``numeric(18,6)`` and an app event whose name holds a NUL byte.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+import pytest
+from confluent_kafka import TopicPartition
+
+from headwater.kafka.clients import make_admin, make_consumer, make_producer
+from headwater.kafka.topics import TopicSpec, ensure_topics
+from headwater.raw import read_envelope
+from headwater.settings import Settings
+from sinks import ads, events
+from sinks.dlq import DLQ_TOPIC
+from sinks.rejects import TABLE as REJECTS
+from sinks.runner import SinkRunner
+from sinks.upsert import VersionedUpsertWriter
+from stream_processors.ads.normalize import facebook_row
+from stream_processors.ads.normalize import to_output as ad_output
+from stream_processors.events.normalize import to_output as event_output
+from tests.conftest import wait_for
+from tests.support.running import Worker
+
+GOOD = 40
+
+
+@pytest.fixture
+def warehouse(settings: Settings, unique_name: str) -> Iterator[psycopg.Connection]:
+    assert settings.warehouse.dsn is not None
+    with psycopg.connect(settings.warehouse.dsn.get_secret_value()) as connection:
+        yield connection
+        connection.rollback()
+        connection.execute(f'DROP SCHEMA IF EXISTS "{unique_name}" CASCADE')
+        connection.commit()
+
+
+@pytest.fixture
+def topic(settings: Settings, unique_name: str) -> Iterator[str]:
+    name = f"test.refusals.{unique_name}"
+    ensure_topics(make_admin(settings.kafka), [TopicSpec(name, 1, 1, {})])
+    ensure_topics(make_admin(settings.kafka), [TopicSpec(DLQ_TOPIC, 1, 1, {})])
+    yield name
+    make_admin(settings.kafka).delete_topics([name])
+
+
+def _ad(n: int, spend: str) -> bytes:
+    payload = {
+        "account_id": "1",
+        "account_currency": "EUR",
+        "campaign_id": "23850001",
+        "adset_id": "5",
+        "ad_id": str(n),
+        "impressions": "1000",
+        "clicks": "10",
+        "spend": spend,
+        "date_start": "2026-11-20",
+    }
+    envelope = {
+        "source": "facebook_ads",
+        "stream": "insights",
+        "account": "act_1",
+        "fetched_at": "2026-11-21T00:00:00+00:00",
+        "payload": payload,
+    }
+    row = facebook_row(read_envelope(json.dumps(envelope).encode()), ["purchase"])
+    return ad_output(row).value
+
+
+def _event(n: int, name: str) -> bytes:
+    event: dict[str, Any] = {
+        "event_id": f"e{n}",
+        "account_id": "acc",
+        "event_name": name,
+        "occurred_at": 1_764_000_000_000_000 + n,
+        "user_key": None,
+        "platform": None,
+        "utm_source": None,
+        "utm_campaign": None,
+        "campaign_id": None,
+        "amount": None,
+        "currency": None,
+        "fetched_at": 1_764_000_000_000_000,
+    }
+    return event_output(event).value
+
+
+def _produce(settings: Settings, topic: str, values: list[bytes]) -> None:
+    producer = make_producer(settings.kafka)
+    for n, value in enumerate(values):
+        producer.produce(topic, value, f"k{n}".encode(), headers=[("trace", f"t{n}".encode())])
+    assert producer.flush(30) == 0
+
+
+def _dead_letters(settings: Settings, topic: str, expected: int) -> list[dict[str, Any]]:
+    """The dlq.sink records that came from ``topic``, once ``expected`` of them are there."""
+    consumer = make_consumer(settings.kafka, f"read-{uuid.uuid4().hex}")
+    consumer.assign([TopicPartition(DLQ_TOPIC, 0, 0)])
+    _, end = consumer.get_watermark_offsets(TopicPartition(DLQ_TOPIC, 0), timeout=10)
+    found: list[dict[str, Any]] = []
+    position = 0
+    try:
+        while position < end:
+            for message in consumer.consume(500, 1.0):
+                position = message.offset() + 1
+                headers = {k: v.decode() for k, v in message.headers() or [] if v is not None}
+                if headers.get("dlq.source.topic") == topic:
+                    found.append({"key": message.key(), "value": message.value(), **headers})
+    finally:
+        consumer.close()
+    assert len(found) == expected, found
+    return found
+
+
+def _run_until_stored(runner: SinkRunner, warehouse: psycopg.Connection, topic: str) -> None:
+    worker = Worker(runner)
+    try:
+
+        def stored() -> int | None:
+            row = warehouse.execute(
+                "SELECT next_offset FROM headwater.sink_offsets WHERE sink = %s AND topic = %s",
+                (runner.group_id, topic),
+            ).fetchone()
+            warehouse.commit()
+            return row[0] if row and row[0] >= GOOD + 2 else None
+
+        wait_for(stored, timeout_s=60, what="the sink's offsets past the batch")
+    finally:
+        worker.close()
+
+
+def test_refused_ad_rows_go_to_the_dlq_and_the_rest_lands(
+    settings: Settings, warehouse: psycopg.Connection, topic: str, unique_name: str
+) -> None:
+    spend = [f"{n}.25" for n in range(GOOD)]
+    values = [_ad(n, s) for n, s in enumerate(spend)]
+    values.insert(7, _ad(1007, "1e30"))  # numeric(18,6) overflows
+    values.insert(31, _ad(1031, "-1e25"))
+    _produce(settings, topic, values)
+    spec = dataclasses.replace(ads.AD_PERFORMANCE_DAILY, schema=unique_name)
+    runner = SinkRunner(settings, VersionedUpsertWriter("ad-performance", spec), [topic],
+                        f"{unique_name}-sink")  # fmt: skip
+
+    _run_until_stored(runner, warehouse, topic)
+
+    landed = warehouse.execute(
+        f'SELECT ad_id, spend FROM "{unique_name}".ad_performance_daily ORDER BY ad_id::int'
+    ).fetchall()
+    assert landed == [(str(n), Decimal(s)) for n, s in enumerate(spend)]
+    letters = _dead_letters(settings, topic, 2)
+    assert [(d["dlq.source.offset"], d["key"], d["trace"]) for d in letters] == [
+        ("7", b"k7", "t7"),
+        ("31", b"k31", "t31"),
+    ]
+    assert {d["dlq.error"] for d in letters} == {"NumericValueOutOfRange"}
+    assert all("numeric field overflow" in d["dlq.reason"] for d in letters)
+    assert {d["dlq.stage"] for d in letters} == {"sink.ad-performance"}
+    assert letters[0]["value"] == values[7]
+    unpublished = warehouse.execute(
+        f"SELECT count(*) FROM {REJECTS.as_string(warehouse)} "
+        "WHERE topic = %s AND published_at IS NULL",
+        (topic,),
+    ).fetchone()
+    assert unpublished == (0,)
+
+
+def test_a_retried_batch_publishes_each_dead_letter_once(
+    settings: Settings, warehouse: psycopg.Connection, topic: str, unique_name: str
+) -> None:
+    names = [f"event {n}" for n in range(GOOD)]
+    values = [_event(n, name) for n, name in enumerate(names)]
+    values.insert(3, _event(1003, "nul\x00byte"))  # PostgreSQL text holds no NUL
+    values.insert(20, _event(1020, "also\x00nul"))
+    _produce(settings, topic, values)
+    spec = dataclasses.replace(events.APP_EVENTS, schema=unique_name)
+    runner = SinkRunner(settings, VersionedUpsertWriter("app-events", spec, insert_only=True),
+                        [topic], f"{unique_name}-sink")  # fmt: skip
+    save = runner.offsets.save
+    failures = iter([psycopg.OperationalError("connection lost (test)")])
+
+    def save_failing_once(connection: psycopg.Connection, offsets: dict[Any, int]) -> None:
+        save(connection, offsets)
+        failure = next(failures, None)
+        if failure is not None:  # after the rejects were kept: the whole batch is redone
+            raise failure
+
+    runner.offsets.save = save_failing_once  # type: ignore[method-assign]
+
+    _run_until_stored(runner, warehouse, topic)
+
+    landed = warehouse.execute(
+        f'SELECT event_name FROM "{unique_name}".app_events ORDER BY occurred_at'
+    ).fetchall()
+    assert landed == [(name,) for name in names]
+    letters = _dead_letters(settings, topic, 2)
+    assert [d["dlq.source.offset"] for d in letters] == ["3", "20"]
+    assert {d["dlq.error"] for d in letters} in ({"CharacterNotInRepertoire"}, {"DataError"})
