@@ -134,7 +134,8 @@ def test_a_fourth_source_lands_in_the_warehouse(toy_settings: Settings) -> None:
             ).fetchall()
         return rows if len(rows) >= len(events) else None
 
-    try:
+    try:  # the sink creates app_events (on a new warehouse) before it takes its partitions
+        wait_for(sink.runner.assigned.is_set, timeout_s=60, what="the sink's partitions")
         rows = wait_for(landed, timeout_s=120, interval_s=0.5, what="the toy events in app_events")
     finally:
         processor.close()
