@@ -94,6 +94,13 @@ class DatabaseSettings(_Section):
     dsn: SecretStr | None = Field(
         default=None, description="postgresql:// URI (`headwater stack env` prints the local one)"
     )
+    connect_timeout_s: int = Field(default=10, ge=1, description="seconds to wait for a connection")
+    statement_timeout_s: float = Field(
+        default=300.0, gt=0, description="longest statement before the server cancels it"
+    )
+    lock_timeout_s: float = Field(
+        default=30.0, gt=0, description="longest wait for a lock before the server gives up"
+    )
 
     @field_validator("dsn")
     @classmethod

@@ -57,4 +57,9 @@ CONSUMER_LAG = Gauge(
     "High watermark minus the next offset to write, per partition",
     ["sink", "topic", "partition"],
 )
+WAREHOUSE_UP = Gauge(
+    "headwater_sink_warehouse_up",
+    "1 while the sink can write to the warehouse, 0 while it waits out an outage",
+    ["sink"],
+)
 RETRIES = Counter("headwater_sink_retries", "Batches retried after a transient error", ["sink"])

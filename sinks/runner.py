@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections.abc import Sequence
+from contextlib import suppress
 
 import psycopg
 from confluent_kafka import (
@@ -20,6 +22,7 @@ from confluent_kafka import (
 
 from headwater.errors import ConfigurationError
 from headwater.kafka.clients import make_consumer, make_producer
+from headwater.postgres import connect
 from headwater.settings import Settings
 from sinks import metrics
 from sinks.base import (
@@ -36,7 +39,17 @@ from sinks.rejects import DeadLettersNotAcknowledged, RejectOutbox
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 8
+#: What a warehouse outage raises: the batch is written again once the warehouse is back.
+WAREHOUSE_OUTAGE = (
+    psycopg.OperationalError,  # connection lost, server shutting down, statement/lock timeout
+    psycopg.InterfaceError,  # the connection is closed
+    psycopg.errors.UniqueViolation,  # another writer inserted the key meanwhile
+    psycopg.errors.SerializationFailure,
+    psycopg.errors.DeadlockDetected,
+    WarehouseUnavailable,
+)
+#: The longest wait between two tries, in seconds.
+MAX_BACKOFF_S = 30.0
 #: Seconds between refreshes of the lag gauge of every assigned partition.
 LAG_REFRESH_S = 5.0
 
@@ -67,13 +80,24 @@ class SinkRunner:
         self._pending: list[SinkRecord] = []
         self._lag_refreshed_at = 0.0
         self.assigned = threading.Event()
+        #: set while the sink can write to the warehouse; clear while it waits out an outage
+        self.available = threading.Event()
+        self._stop = threading.Event()
         self._replay = replay
 
     # -- lifecycle -----------------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> None:
-        """Consume and write until ``stop`` is set, then write what is pending and close."""
-        connection = self._connect()
+        """Consume and write until ``stop`` is set, then write what is pending and close.
+
+        A warehouse outage, at the start or during a batch, is waited out (capped backoff with
+        jitter, ``available`` clear and ``headwater_sink_warehouse_up`` 0 meanwhile) for as
+        long as it lasts; a stop during it leaves the batch unwritten, to be read again.
+        """
+        self._stop = stop
+        connection = self._connect_when_available()
+        if connection is None:
+            return
         consumer = make_consumer(
             self.settings.kafka, self.group_id, **{"topic.metadata.refresh.interval.ms": 5000}
         )
@@ -91,14 +115,24 @@ class SinkRunner:
                 self._flush()
         finally:
             consumer.close()
-            connection.close()
+            if self._connection is not None:
+                self._connection.close()
             log.info("sink stopped", extra={"sink": self.group_id})
 
+    def _connect_when_available(self) -> psycopg.Connection | None:
+        """The prepared connection, once the warehouse answers; None if stopped first."""
+        attempt = 0
+        while not self._stop.is_set():
+            try:
+                return self._connect()
+            except WAREHOUSE_OUTAGE as error:
+                attempt += 1
+                self._unavailable(error, attempt)
+                self._stop.wait(backoff_s(attempt))
+        return None
+
     def _connect(self) -> psycopg.Connection:
-        try:
-            connection = psycopg.connect(self._dsn, connect_timeout=10)
-        except psycopg.OperationalError as error:
-            raise WarehouseUnavailable(f"cannot connect to the warehouse: {error}") from error
+        connection = self._open()
         # Sinks starting together on a new warehouse would race on CREATE ... IF NOT EXISTS
         # (not concurrency-safe in PostgreSQL): one prepares at a time.
         connection.execute("SELECT pg_advisory_xact_lock(hashtext('headwater.sink.prepare'))")
@@ -115,7 +149,14 @@ class SinkRunner:
         connection.commit()
         self._connection = connection
         self._publish_rejects()  # those a previous run committed but did not publish
+        self._available()
         return connection
+
+    def _open(self) -> psycopg.Connection:
+        try:
+            return connect(self._dsn, self.settings.warehouse)
+        except psycopg.OperationalError as error:
+            raise WarehouseUnavailable(f"cannot connect to the warehouse: {error}") from error
 
     # -- partitions ----------------------------------------------------------------------
 
@@ -186,37 +227,66 @@ class SinkRunner:
     def _flush(self) -> None:
         batch, self._pending = self._pending, []
         started = time.monotonic()
-        for attempt in range(1, MAX_ATTEMPTS + 1):
+        attempt = 0
+        while True:
             try:
+                if self._connection is None:
+                    self._connection = self._open()
                 stats = self._write(batch)
                 break
-            except (
-                psycopg.OperationalError,
-                psycopg.errors.UniqueViolation,  # another writer inserted the key meanwhile
-                psycopg.errors.SerializationFailure,
-                psycopg.errors.DeadlockDetected,
-                WarehouseUnavailable,
-            ) as error:
+            except WAREHOUSE_OUTAGE as error:
+                attempt += 1
                 metrics.RETRIES.labels(self.group_id).inc()
-                if attempt == MAX_ATTEMPTS:
-                    raise WarehouseUnavailable(f"batch failed {attempt} times: {error}") from error
-                delay = min(30.0, 0.5 * 2**attempt)
-                log.warning(
-                    "warehouse write failed; retrying",
-                    extra={
-                        "sink": self.group_id,
-                        "attempt": attempt,
-                        "delay_s": delay,
-                        "error": str(error),
-                    },
-                )
-                time.sleep(delay)
-                self._reconnect()
+                self._unavailable(error, attempt)
+                self._drop_connection()
+                if not self._wait_out(backoff_s(attempt)):
+                    log.warning(
+                        "stopped during a warehouse outage; the batch is read again on start",
+                        extra={"sink": self.group_id, "records": len(batch)},
+                    )
+                    return
+        self._available()
         committed_at = time.time()
         self._observe(batch, stats, time.monotonic() - started, committed_at)
         if stats.rejects:
             self._publish_rejects()
         self._commit_to_kafka(batch)
+
+    def _wait_out(self, seconds: float) -> bool:
+        """Wait, polling the paused consumer so it keeps its partitions; False if stopped."""
+        consumer = self._consumer
+        deadline = time.monotonic() + seconds
+        if consumer is None:
+            return not self._stop.wait(seconds)
+        assignment = consumer.assignment()
+        consumer.pause(assignment)
+        try:
+            while not self._stop.is_set() and (left := deadline - time.monotonic()) > 0:
+                message = consumer.poll(min(left, 1.0))  # paused: only callbacks and heartbeats
+                if message is not None and message.error() is None:  # fetched before the pause
+                    raise SinkError("a paused consumer returned a record")  # pragma: no cover
+        finally:
+            consumer.resume(consumer.assignment())
+        return not self._stop.is_set()
+
+    def _unavailable(self, error: BaseException, attempt: int) -> None:
+        self.available.clear()
+        metrics.WAREHOUSE_UP.labels(self.group_id).set(0)
+        log.warning(
+            "warehouse unavailable; waiting it out",
+            extra={"sink": self.group_id, "attempt": attempt, "error": str(error)},
+        )
+
+    def _available(self) -> None:
+        if not self.available.is_set():
+            self.available.set()
+            metrics.WAREHOUSE_UP.labels(self.group_id).set(1)
+
+    def _drop_connection(self) -> None:
+        if self._connection is not None:
+            with suppress(psycopg.Error):
+                self._connection.close()
+        self._connection = None
 
     def _write(self, batch: list[SinkRecord]) -> WriteStats:
         connection = self._connection
@@ -278,11 +348,6 @@ class SinkRunner:
                 connection, records[middle:]
             )
         return []
-
-    def _reconnect(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-        self._connection = psycopg.connect(self._dsn, connect_timeout=10)
 
     def _publish_rejects(self) -> None:
         """Publish the committed rejects to ``dlq.sink``; what fails stays for the next try."""
@@ -354,3 +419,10 @@ def _headers(message: Message) -> tuple[tuple[str, bytes | None], ...]:
     return tuple(
         (name, value.encode() if isinstance(value, str) else value) for name, value in pairs
     )
+
+
+def backoff_s(attempt: int) -> float:
+    """Seconds before try ``attempt + 1``: doubling from 0.5 s up to 30 s, with jitter (so
+    sinks that lost the warehouse together do not come back in step)."""
+    ceiling: float = min(MAX_BACKOFF_S, 0.5 * 2.0**attempt)
+    return ceiling * random.uniform(0.5, 1.0)  # noqa: S311

@@ -36,6 +36,7 @@ def serve(
         "kafka": lambda: kafka_reachable(settings.kafka),
         "warehouse": lambda: database_reachable(dsn),
         "assigned": runner.assigned.is_set,
+        "writing": runner.available.is_set,  # clear while it waits out a warehouse outage
     }
     with stop_on_signals() as stop, HealthServer(settings.http.host, settings.http.port, checks):
         runner.run(stop)

@@ -8,6 +8,10 @@ from dataclasses import dataclass, field
 #: Exit status of ``headwater`` on a Terminal error (bad setting, refused credentials, usage):
 #: starting the same command again cannot fix it.
 TERMINAL_EXIT_CODES = frozenset({2})
+#: Exit status of ``headwater`` on a Transient error (EX_TEMPFAIL): a dependency it needs
+#: (Kafka, the warehouse, Connect) did not answer. Restarted after the backoff for as long as
+#: it takes, never given up: the outage is not the service's fault.
+DEPENDENCY_EXIT_CODES = frozenset({75})
 
 
 @dataclass(frozen=True)
@@ -31,7 +35,9 @@ class RestartPolicy:
 
     A crash is "fast" when the child ran less than ``stable_after_s``; the backoff grows
     with each fast crash in a row and starts over after a child stayed up that long. After
-    ``max_attempts`` fast crashes in a row the child is not started again.
+    ``max_attempts`` fast crashes in a row the child is not started again, unless it exited
+    because a dependency was unavailable (``dependency_exit_codes``): that one is restarted
+    after the longest backoff until the dependency is back.
     """
 
     initial_delay_s: float = 1.0
@@ -41,6 +47,7 @@ class RestartPolicy:
     max_attempts: int = 5
     stop_timeout_s: float = 30.0
     terminal_exit_codes: frozenset[int] = TERMINAL_EXIT_CODES
+    dependency_exit_codes: frozenset[int] = DEPENDENCY_EXIT_CODES
 
     def delay(self, fast_crashes: int) -> float:
         """Seconds to wait before the next start, after this many fast crashes in a row."""

@@ -204,7 +204,10 @@ class Supervisor:
         if uptime >= self.policy.stable_after_s:
             child.fast_crashes = 0  # it had been up long enough: back to the shortest delay
         child.fast_crashes += 1
-        if child.fast_crashes >= self.policy.max_attempts:
+        waiting = code in self.policy.dependency_exit_codes
+        if waiting:  # not a crash loop: keep trying at the longest interval, without end
+            child.fast_crashes = min(child.fast_crashes, self.policy.max_attempts - 1)
+        elif child.fast_crashes >= self.policy.max_attempts:
             self._give_up(
                 child,
                 f"crash loop: {child.fast_crashes} crashes in a row, each within "
@@ -214,9 +217,14 @@ class Supervisor:
         delay = self.policy.delay(child.fast_crashes)
         child.state = ChildState.BACKOFF
         child.restart_at = now + delay
-        child.reason = f"{describe_exit(code)} after {uptime:.1f}s; restarting in {delay:.1f}s"
+        cause = "dependency unavailable, " if waiting else ""
+        child.reason = (
+            f"{cause}{describe_exit(code)} after {uptime:.1f}s; restarting in {delay:.1f}s"
+        )
         log.warning(
-            "crashed: restarting after a backoff",
+            "dependency unavailable: restarting after a backoff"
+            if waiting
+            else "crashed: restarting after a backoff",
             extra={
                 "child": child.name,
                 "exit": describe_exit(code),

@@ -49,6 +49,8 @@ CHILD = textwrap.dedent(
         sys.exit(1)
     if mode == "terminal":
         sys.exit(2)
+    if mode == "dependency-down":
+        sys.exit(75)
     if mode == "crash-after":
         time.sleep(float(sys.argv[3]))
         sys.exit(1)
@@ -230,6 +232,27 @@ def test_a_terminal_error_is_not_retried(
 
     assert len(record.starts()) == 1
     assert "terminal error (exit 2)" in supervisor.failed()[0].reason
+
+
+def test_a_dependency_outage_is_waited_out_not_given_up(
+    tmp_path: Path, child_script: Path, supervisors: list[Supervisor]
+) -> None:
+    record = Record(tmp_path / "waiting.txt")
+    supervisor = supervise(
+        supervisors, [spec(child_script, "waiting", "dependency-down", record.path)], tmp_path
+    )
+
+    limit = FAST.max_attempts * 2  # twice as many fast exits as a crash loop may have
+    wait_for(stepping(supervisor, lambda: len(record.starts()) > limit), 20, 0.02, "restarts")
+
+    assert supervisor.failed() == []
+    status = supervisor.status()[0]
+    assert status.state is ChildState.BACKOFF or status.state is ChildState.RUNNING
+    assert status.last_exit == 75
+    times = [at for _, at in record.starts()]
+    late_gaps = [later - earlier for earlier, later in itertools.pairwise(times)][-3:]
+    assert all(gap >= FAST.delay(FAST.max_attempts - 1) for gap in late_gaps)
+    assert supervisor.exit_status() == 0
 
 
 def test_a_child_that_stayed_up_starts_its_backoff_over(
