@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import psycopg
-import pytest
 
-from headwater.settings import Settings
 from sinks.base import SinkRecord, WriteStats
 from sinks.cdc.mirror import MirrorWriter
 from stream_processors.cdc.columns import UNAVAILABLE
 from stream_processors.cdc.normalize import normalize
 from tests.support.debezium import ORDER_FIELDS, envelope, order_row
-
-
-@pytest.fixture
-def warehouse(settings: Settings, unique_name: str) -> Iterator[psycopg.Connection]:
-    assert settings.warehouse.dsn is not None
-    with psycopg.connect(settings.warehouse.dsn.get_secret_value()) as connection:
-        yield connection
-        connection.rollback()
-        connection.execute(f'DROP SCHEMA IF EXISTS "{unique_name}" CASCADE')
-        connection.execute(f'DROP TABLE IF EXISTS headwater."deleted_{unique_name}__orders"')
-        connection.commit()
 
 
 class Feed:

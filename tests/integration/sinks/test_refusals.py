@@ -33,16 +33,6 @@ GOOD = 40
 
 
 @pytest.fixture
-def warehouse(settings: Settings, unique_name: str) -> Iterator[psycopg.Connection]:
-    assert settings.warehouse.dsn is not None
-    with psycopg.connect(settings.warehouse.dsn.get_secret_value()) as connection:
-        yield connection
-        connection.rollback()
-        connection.execute(f'DROP SCHEMA IF EXISTS "{unique_name}" CASCADE')
-        connection.commit()
-
-
-@pytest.fixture
 def topic(settings: Settings, unique_name: str) -> Iterator[str]:
     name = f"test.refusals.{unique_name}"
     ensure_topics(make_admin(settings.kafka), [TopicSpec(name, 1, 1, {})])

@@ -4,28 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
 from decimal import Decimal
 
 import psycopg
-import pytest
 
 from headwater.raw import read_envelope
-from headwater.settings import Settings
 from sinks.ads import AD_PERFORMANCE_DAILY
 from sinks.base import SinkRecord
 from sinks.upsert import VersionedUpsertWriter
 from stream_processors.ads.normalize import facebook_row, to_output
-
-
-@pytest.fixture
-def warehouse(settings: Settings, unique_name: str) -> Iterator[psycopg.Connection]:
-    assert settings.warehouse.dsn is not None
-    with psycopg.connect(settings.warehouse.dsn.get_secret_value()) as connection:
-        yield connection
-        connection.rollback()
-        connection.execute(f'DROP SCHEMA IF EXISTS "{unique_name}" CASCADE')
-        connection.commit()
 
 
 def _record(offset: int, spend: str, fetched_at: str, day: str = "2026-11-20") -> SinkRecord:
