@@ -21,7 +21,8 @@ from confluent_kafka import TopicPartition
 from pydantic import SecretStr
 
 from control.pipeline import pipeline_children
-from headwater.kafka.clients import make_consumer
+from headwater.kafka.clients import make_admin, make_consumer
+from headwater.kafka.topics import ensure_topics
 from headwater.settings import PollerSettings, Settings
 from headwater.topology import API_SOURCES, port_offsets
 from producers.poller import Poller
@@ -117,6 +118,8 @@ def test_a_fourth_source_lands_in_the_warehouse(toy_settings: Settings) -> None:
     assert report.ok, report.failures
     assert report.published[account] == len(events)
 
+    # As `headwater process` does before its worker starts (a new cluster has none of them).
+    ensure_topics(make_admin(toy_settings.kafka), processor_topics(toy_settings, WITH_TOY))
     writer, topics = writer_and_topics(TOY_EVENTS.sink, toy_settings)
     group = f"test-toy-sink-{account}"
     _start_at_end(toy_settings, group, TOY_EVENTS.normalized)
