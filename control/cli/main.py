@@ -9,6 +9,7 @@ import click
 from control.cli.connectors import connectors
 from control.cli.context import pass_settings
 from control.cli.demo import demo
+from control.cli.dlq import dlq_group
 from control.cli.poll import backfill, poll
 from control.cli.run import run
 from control.cli.sandbox import sandbox
@@ -45,7 +46,19 @@ def show_settings(settings: Settings, reference: bool) -> None:
         click.echo(settings.model_dump_json(indent=2))
 
 
-for command in (stack, source, connectors, sandbox, process, sink, poll, backfill, run, demo):
+for command in (
+    stack,
+    source,
+    connectors,
+    sandbox,
+    process,
+    sink,
+    poll,
+    backfill,
+    run,
+    demo,
+    dlq_group,
+):
     cli.add_command(command)
 cli.add_command(status)
 
