@@ -11,6 +11,7 @@ from control.cli.context import pass_settings
 from control.cli.demo import demo
 from control.cli.dlq import dlq_group
 from control.cli.poll import backfill, poll
+from control.cli.replay import replay
 from control.cli.run import run
 from control.cli.sandbox import sandbox
 from control.cli.services import process, sink
@@ -58,6 +59,7 @@ for command in (
     run,
     demo,
     dlq_group,
+    replay,
 ):
     cli.add_command(command)
 cli.add_command(status)
