@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -95,6 +95,7 @@ def test_a_warehouse_outage_is_waited_out(settings: Settings, topic: str, unique
             proxy.restore()
             wait_for(lambda: rows() == 20, timeout_s=90, what="the rows held during the outage")
             recovered_s = time.monotonic() - restored
+            record_property("recovered_s", round(recovered_s, 2))  # --junitxml shows it
             assert runner.available.is_set()
             assert metric("headwater_sink_warehouse_up") == 1
             assert recovered_s < 60, f"{recovered_s:.1f}s to write after the warehouse came back"
