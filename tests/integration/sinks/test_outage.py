@@ -55,7 +55,12 @@ def _produce(settings: Settings, topic: str, ad_ids: range) -> None:
     assert producer.flush(30) == 0
 
 
-def test_a_warehouse_outage_is_waited_out(settings: Settings, topic: str, unique_name: str) -> None:
+def test_a_warehouse_outage_is_waited_out(
+    settings: Settings,
+    topic: str,
+    unique_name: str,
+    record_property: Callable[[str, object], None],
+) -> None:
     assert settings.warehouse.dsn is not None
     dsn = settings.warehouse.dsn.get_secret_value()
     target = urlsplit(dsn)
