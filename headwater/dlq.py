@@ -4,6 +4,17 @@ from __future__ import annotations
 
 DLQ_PREFIX = "dlq"
 
+#: The headers of a dead letter (its key, value and own headers are the original record's).
+REASON = "dlq.reason"
+STAGE = "dlq.stage"
+SOURCE_TOPIC = "dlq.source.topic"
+SOURCE_PARTITION = "dlq.source.partition"
+SOURCE_OFFSET = "dlq.source.offset"
+#: the class of the error that refused it (the sinks')
+ERROR = "dlq.error"
+#: on a record ``headwater dlq replay`` put back: the dead letter it came from
+REPLAYED_FROM = "dlq.replayed-from"
+
 
 def dlq_topic(stage: str) -> str:
     """The dead-letter topic of a stage (``dlq.normalize``, ``dlq.sink``)."""
@@ -15,11 +26,11 @@ def dlq_headers(
 ) -> list[tuple[str, str | bytes | None]]:
     """Headers that say why a record was rejected and where to find the original."""
     return [
-        ("dlq.reason", reason.encode()[:2000]),
-        ("dlq.stage", stage.encode()),
-        ("dlq.source.topic", topic.encode()),
-        ("dlq.source.partition", str(partition).encode()),
-        ("dlq.source.offset", str(offset).encode()),
+        (REASON, reason.encode()[:2000]),
+        (STAGE, stage.encode()),
+        (SOURCE_TOPIC, topic.encode()),
+        (SOURCE_PARTITION, str(partition).encode()),
+        (SOURCE_OFFSET, str(offset).encode()),
     ]
 
 

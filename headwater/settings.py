@@ -202,7 +202,9 @@ class FacebookSettings(_Section):
     api_version: str = Field(default="v23.0", description="Graph API version")
     access_token: SecretStr | None = Field(default=None, description="system-user access token")
     ad_account_ids: list[str] = Field(default=[], description="JSON list of ad account ids")
-    lookback_days: int = Field(default=28, ge=0, description="days re-pulled on every run")
+    lookback_days: int = Field(
+        default=28, ge=1, description="days before today re-pulled on every run (restatements)"
+    )
     conversion_action_types: list[str] = Field(
         default=["purchase"], description="action types counted as conversions"
     )
@@ -222,7 +224,9 @@ class GoogleAdsSettings(_Section):
     refresh_token: SecretStr | None = Field(default=None, description="OAuth refresh token")
     login_customer_id: str | None = Field(default=None, description="manager account id")
     customer_ids: list[str] = Field(default=[], description="JSON list of customer ids")
-    lookback_days: int = Field(default=30, ge=0, description="days re-pulled on every run")
+    lookback_days: int = Field(
+        default=30, ge=1, description="days before today re-pulled on every run (restatements)"
+    )
     max_retry_delay_s: float = Field(
         default=60.0, ge=0, description="longer RESOURCE_EXHAUSTED retryDelay: alert, not sleep"
     )
@@ -239,7 +243,9 @@ class CleverTapSettings(_Section):
     events: list[str] = Field(
         default=["App Installed", "Sign Up", "Charged"], description="event names to export"
     )
-    lookback_days: int = Field(default=2, ge=0, description="days re-pulled on every run")
+    lookback_days: int = Field(
+        default=2, ge=1, description="days before today re-pulled on every run (late events)"
+    )
     batch_size: int = Field(default=5000, ge=1, le=5000, description="records per export page")
     timezone: str = Field(
         default="UTC", description="the account's timezone (IANA name), in which `ts` is given"

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from confluent_kafka import Producer
+from confluent_kafka import KafkaError, KafkaException, Producer
 
 from headwater.errors import HeadwaterError, is_transient
 from headwater.kafka.clients import make_admin, make_producer
-from headwater.kafka.delivery import DeliveryTracker
+from headwater.kafka.delivery import DeliveryTracker, KafkaUnavailable
 from headwater.kafka.topics import TopicSpec, ensure_topics
 from headwater.raw import RAW_RETENTION_MS, make_envelope, raw_topic
 from headwater.settings import Settings
@@ -25,6 +25,9 @@ from producers.base import AuthenticationFailed, RawRecord, Source, Window
 from producers.state import CursorStore
 
 log = logging.getLogger(__name__)
+
+#: How long one record may wait for the producer to take it before the run gives up.
+PRODUCE_TIMEOUT_S = 60.0
 
 
 def _name_credentials(source: str, message: str) -> str:
@@ -59,6 +62,8 @@ class PollReport:
     published: dict[str, int] = field(default_factory=dict)
     windows: dict[str, Window] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
+    #: whether an account failed because Kafka did not take or acknowledge its records
+    kafka_unavailable: bool = False
 
     @property
     def ok(self) -> bool:
@@ -136,6 +141,7 @@ class Poller:
                     _name_credentials(self.source.name, str(error))
                 ) from error
             except HeadwaterError as error:
+                report.kafka_unavailable |= isinstance(error, KafkaUnavailable)
                 kind = type(error).__name__
                 metrics.ERRORS.labels(self.source.name, kind).inc()
                 metrics.POLL_RUNS.labels(self.source.name, "failed").inc()
@@ -160,19 +166,17 @@ class Poller:
         delivery = DeliveryTracker()
         published = 0
         for record in self.source.fetch(account, window):
-            self.producer.produce(
+            self._produce(
                 raw_topic(self.source.name, record.stream),
-                key=record.key.encode(),
-                value=json.dumps(
-                    envelope(self.source, record, window), ensure_ascii=False
-                ).encode(),
-                on_delivery=delivery,
+                record.key.encode(),
+                json.dumps(envelope(self.source, record, window), ensure_ascii=False).encode(),
+                delivery,
             )
-            self.producer.poll(0)
             published += 1
             metrics.ROWS_FETCHED.labels(self.source.name, record.stream).inc()
         delivery.confirm(self.producer)  # effects before the cursor moves
-        self.cursors.advance(account, window.until)
+        # Only complete days: today's numbers are still growing, so today is never "done".
+        self.cursors.advance(account, min(window.until, self.today() - timedelta(days=1)))
         log.info(
             "polled",
             extra={
@@ -185,10 +189,41 @@ class Poller:
         )
         return published
 
+    def _produce(self, topic: str, key: bytes, value: bytes, delivery: DeliveryTracker) -> None:
+        """Hand one record to the producer; wait while its queue is full or Kafka is briefly
+        away, for up to ``PRODUCE_TIMEOUT_S``, then raise KafkaUnavailable."""
+        deadline = time.monotonic() + PRODUCE_TIMEOUT_S
+        while True:
+            try:
+                self.producer.produce(topic, key=key, value=value, on_delivery=delivery)
+            except BufferError:  # the local queue is full: Kafka takes records slower, or not
+                problem = "the producer's queue stayed full"
+            except KafkaException as error:
+                kafka_error = error.args[0]
+                if not (isinstance(kafka_error, KafkaError) and kafka_error.retriable()):
+                    raise KafkaUnavailable(f"cannot produce to {topic}: {error}") from error
+                problem = f"producing to {topic} kept failing: {error}"
+            else:
+                self.producer.poll(0)
+                return
+            if time.monotonic() >= deadline:
+                raise KafkaUnavailable(f"{problem} for {PRODUCE_TIMEOUT_S:.0f}s")
+            self.producer.poll(0.5)  # serve delivery callbacks, which frees the queue
+
     def run_forever(self, stop: threading.Event) -> None:
-        """Poll on the schedule until stopped."""
+        """Poll on the schedule until stopped.
+
+        A run that could not publish because Kafka was away ends the loop with
+        KafkaUnavailable: the cursors did not move, and the service exits as "dependency
+        unavailable" (status 75), which the supervisor restarts for as long as it takes.
+        """
         interval = self.settings.poller.interval_s
         while not stop.is_set():
             started = time.monotonic()
-            self.run_once()
+            report = self.run_once()
+            if report.kafka_unavailable:
+                raise KafkaUnavailable(
+                    f"{self.source.name}: Kafka did not take the records: "
+                    + "; ".join(report.failures.values())
+                )
             stop.wait(max(0.0, interval - (time.monotonic() - started)))

@@ -17,6 +17,7 @@ import psycopg
 from confluent_kafka import Producer
 from psycopg import sql
 
+from headwater import dlq
 from headwater.dlq import dlq_headers
 from headwater.errors import DependencyUnavailable
 from sinks.base import Reject
@@ -108,7 +109,7 @@ class RejectOutbox:
                     value=value,
                     headers=[
                         *dlq_headers(self.stage, reason, topic, partition, offset),
-                        ("dlq.error", error.encode()),
+                        (dlq.ERROR, error.encode()),
                         *_headers_from_json(headers),
                     ],
                     **({"timestamp": stamp} if stamp is not None else {}),

@@ -1,7 +1,8 @@
 """A versioned upsert writer: Avro records into one warehouse table keyed by a natural key.
 
 COPY into staging, then one UPDATE guarded by the version (an older record never overwrites
-a newer one) and one INSERT of the new keys, in the runner's transaction with the offsets.
+a newer one; the same version with other values, a replay after a normalizer fix, does) and
+one INSERT of the new keys, in the runner's transaction with the offsets.
 """
 
 from __future__ import annotations
@@ -135,7 +136,9 @@ class VersionedUpsertWriter:
     ) -> None:
         self.name = name
         self.spec = spec
-        self.insert_only = insert_only  # immutable facts (events): a key seen once is final
+        # immutable facts (events): a key keeps its first version; only the same version
+        # normalized anew (a replay after a fix) replaces its values
+        self.insert_only = insert_only
         self._schema = avro_schema(spec.record)
 
     def prepare(self, connection: psycopg.Connection) -> None:
@@ -193,13 +196,26 @@ class VersionedUpsertWriter:
             [sql.SQL("{c} = s.{c}").format(c=sql.Identifier(n)) for n in names if n not in spec.key]
             + [sql.SQL("{} = now()").format(sql.Identifier(SYNCED_AT))]
         )
-        updated = 0
-        if not self.insert_only:
-            updated = connection.execute(
-                sql.SQL("UPDATE {} AS t SET {} FROM {} AS s WHERE {} AND t.{v} < s.{v}").format(
-                    spec.identifier, assignments, staging, match, v=version
-                )
-            ).rowcount
+        # The same version with other values is the same source record normalized by other
+        # code (a replay after a fix): it wins, so replays repair. The same values change
+        # nothing (not even _synced_at), so a replay of unchanged code leaves the table as it
+        # was. A newer version wins unless the table holds immutable facts.
+        values = [n for n in names if n not in spec.key and n != spec.version]
+        changed = sql.SQL("t.{v} = s.{v} AND ({}) IS DISTINCT FROM ({})").format(
+            sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(n)) for n in values),
+            sql.SQL(", ").join(sql.SQL("s.{}").format(sql.Identifier(n)) for n in values),
+            v=version,
+        )
+        wins = (
+            changed
+            if self.insert_only
+            else sql.SQL("(t.{v} < s.{v} OR {})").format(changed, v=version)
+        )
+        updated = connection.execute(
+            sql.SQL("UPDATE {} AS t SET {} FROM {} AS s WHERE {} AND {}").format(
+                spec.identifier, assignments, staging, match, wins
+            )
+        ).rowcount
         columns = sql.SQL(", ").join(map(sql.Identifier, names))
         inserted = connection.execute(
             sql.SQL(

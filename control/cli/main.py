@@ -9,7 +9,9 @@ import click
 from control.cli.connectors import connectors
 from control.cli.context import pass_settings
 from control.cli.demo import demo
+from control.cli.dlq import dlq_group
 from control.cli.poll import backfill, poll
+from control.cli.replay import replay
 from control.cli.run import run
 from control.cli.sandbox import sandbox
 from control.cli.services import process, sink
@@ -45,7 +47,20 @@ def show_settings(settings: Settings, reference: bool) -> None:
         click.echo(settings.model_dump_json(indent=2))
 
 
-for command in (stack, source, connectors, sandbox, process, sink, poll, backfill, run, demo):
+for command in (
+    stack,
+    source,
+    connectors,
+    sandbox,
+    process,
+    sink,
+    poll,
+    backfill,
+    run,
+    demo,
+    dlq_group,
+    replay,
+):
     cli.add_command(command)
 cli.add_command(status)
 

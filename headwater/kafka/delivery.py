@@ -7,6 +7,10 @@ from confluent_kafka import KafkaError, Message, Producer
 from headwater.errors import DependencyUnavailable
 
 
+class KafkaUnavailable(DependencyUnavailable):
+    """Kafka did not take or did not acknowledge what we produced."""
+
+
 class DeliveryTracker:
     """Counts acknowledgements and failures of produced messages (pass as ``on_delivery``)."""
 
@@ -24,9 +28,9 @@ class DeliveryTracker:
         """Flush; raise unless every message produced with this tracker was acknowledged."""
         remaining = producer.flush(timeout_s)
         if remaining:
-            raise DependencyUnavailable(f"{remaining} messages not acknowledged by Kafka in time")
+            raise KafkaUnavailable(f"{remaining} messages not acknowledged by Kafka in time")
         if self.failures:
-            raise DependencyUnavailable(
+            raise KafkaUnavailable(
                 f"{len(self.failures)} messages were not delivered, first: {self.failures[0]}"
             )
         return self.acknowledged

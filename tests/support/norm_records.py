@@ -35,7 +35,7 @@ def ad_value(n: int, spend: str) -> bytes:
     return ad_output(row).value
 
 
-def app_event_value(n: int, name: str) -> bytes:
+def app_event_value(n: int, name: str, fetched_at: int = 1_764_000_000_000_000) -> bytes:
     """A normalized app event (Avro) ``e<n>`` called ``name``, as the processor writes it."""
     event: dict[str, Any] = {
         "event_id": f"e{n}",
@@ -49,6 +49,6 @@ def app_event_value(n: int, name: str) -> bytes:
         "campaign_id": None,
         "amount": None,
         "currency": None,
-        "fetched_at": 1_764_000_000_000_000,
+        "fetched_at": fetched_at,
     }
     return event_output(event).value

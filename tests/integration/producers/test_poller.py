@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 
 from headwater.kafka.clients import make_consumer
 from headwater.raw import raw_topic
@@ -77,8 +77,8 @@ def test_a_failed_account_keeps_its_cursor(settings: Settings, unique_name: str)
     assert "ApiUnavailable" in report.failures["a2"]
     again = Poller(FakeSource(name=unique_name), config, today=lambda: later)
     again.prepare()
-    assert again.cursors.get("a1") == later
-    assert again.cursors.get("a2") == TODAY  # not moved: its records were not all published
+    assert again.cursors.get("a1") == later - timedelta(days=1)  # the last complete day
+    assert again.cursors.get("a2") == TODAY - timedelta(days=1)  # not moved: not all published
 
 
 def test_backfill_never_moves_the_cursor_back(settings: Settings, unique_name: str) -> None:
@@ -89,7 +89,7 @@ def test_backfill_never_moves_the_cursor_back(settings: Settings, unique_name: s
     assert report.published == {"a1": 31, "a2": 31}
     check = Poller(FakeSource(name=unique_name), config, today=lambda: TODAY)
     check.prepare()
-    assert check.cursors.get("a1") == TODAY
+    assert check.cursors.get("a1") == TODAY - timedelta(days=1)
 
 
 def test_refused_credentials_end_the_poll_naming_source_and_setting(

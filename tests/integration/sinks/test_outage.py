@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -55,7 +55,12 @@ def _produce(settings: Settings, topic: str, ad_ids: range) -> None:
     assert producer.flush(30) == 0
 
 
-def test_a_warehouse_outage_is_waited_out(settings: Settings, topic: str, unique_name: str) -> None:
+def test_a_warehouse_outage_is_waited_out(
+    settings: Settings,
+    topic: str,
+    unique_name: str,
+    record_property: Callable[[str, object], None],
+) -> None:
     assert settings.warehouse.dsn is not None
     dsn = settings.warehouse.dsn.get_secret_value()
     target = urlsplit(dsn)
@@ -95,6 +100,7 @@ def test_a_warehouse_outage_is_waited_out(settings: Settings, topic: str, unique
             proxy.restore()
             wait_for(lambda: rows() == 20, timeout_s=90, what="the rows held during the outage")
             recovered_s = time.monotonic() - restored
+            record_property("recovered_s", round(recovered_s, 2))  # --junitxml shows it
             assert runner.available.is_set()
             assert metric("headwater_sink_warehouse_up") == 1
             assert recovered_s < 60, f"{recovered_s:.1f}s to write after the warehouse came back"

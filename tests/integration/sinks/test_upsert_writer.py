@@ -66,3 +66,55 @@ def test_restated_day_newest_pull_wins_and_replays_change_nothing(
     with warehouse.transaction():  # the whole history again: nothing changes
         again = writer.write(warehouse, [first, restated, other_day])
     assert again.rows_written == 0
+
+
+def test_the_same_version_normalized_anew_repairs_and_an_identical_one_changes_nothing(
+    warehouse: psycopg.Connection, unique_name: str
+) -> None:
+    spec = dataclasses.replace(AD_PERFORMANCE_DAILY, schema=unique_name)
+    writer = VersionedUpsertWriter("ads", spec)
+    writer.prepare(warehouse)
+    pulled = "2026-11-21T00:00:00+00:00"
+    with warehouse.transaction():
+        writer.write(warehouse, [_record(0, "100.00", pulled)])
+
+    def row() -> tuple[object, ...] | None:
+        return warehouse.execute(
+            f'SELECT spend, cpc, _synced_at FROM "{unique_name}".ad_performance_daily'
+        ).fetchone()
+
+    before = row()
+    with warehouse.transaction():  # the raw topic replayed through unchanged code
+        unchanged = writer.write(warehouse, [_record(5, "100.00", pulled)])
+    assert unchanged.rows_written == 0
+    assert row() == before  # _synced_at included: the table is as it was
+    with warehouse.transaction():  # replayed through a fixed normalizer: same pull, new values
+        fixed = writer.write(warehouse, [_record(9, "100.50", pulled)])
+    assert fixed.rows_written == 1
+    repaired = row()
+    assert repaired is not None
+    assert repaired[:2] == (Decimal("100.500000"), Decimal("10.0500"))
+
+
+def test_immutable_facts_keep_their_version_but_take_a_renormalization(
+    warehouse: psycopg.Connection, unique_name: str
+) -> None:
+    from sinks.events import APP_EVENTS
+    from tests.support.norm_records import app_event_value
+
+    spec = dataclasses.replace(APP_EVENTS, schema=unique_name)
+    writer = VersionedUpsertWriter("app-events", spec, insert_only=True)
+    writer.prepare(warehouse)
+
+    def event(offset: int, name: str, fetched_at: int) -> SinkRecord:
+        value = app_event_value(1, name, fetched_at)
+        return SinkRecord("norm.app.events", 0, offset, b"e1", value)
+
+    with warehouse.transaction():
+        writer.write(warehouse, [event(0, "App Launched", 1_000)])
+    with warehouse.transaction():  # the same event pulled again later: the first stays
+        assert writer.write(warehouse, [event(1, "App Launchd", 2_000)]).rows_written == 0
+    with warehouse.transaction():  # the first pull normalized anew (a fix): it repairs
+        assert writer.write(warehouse, [event(2, "App Opened", 1_000)]).rows_written == 1
+    names = warehouse.execute(f'SELECT event_name FROM "{unique_name}".app_events').fetchall()
+    assert names == [("App Opened",)]

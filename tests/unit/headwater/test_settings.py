@@ -83,3 +83,11 @@ def test_every_field_has_a_variable() -> None:
     assert "HEADWATER_TEST_STACK" in variables
     assert all(name.startswith("HEADWATER_") for name in variables)
     assert len(variables) > len(Settings.model_fields)
+
+
+@pytest.mark.parametrize("source", ["FACEBOOK", "GOOGLE_ADS", "CLEVERTAP"])
+def test_a_lookback_of_zero_days_is_refused(monkeypatch: pytest.MonkeyPatch, source: str) -> None:
+    # With no lookback the rest of yesterday, pulled as a partial day, would never be pulled.
+    monkeypatch.setenv(f"HEADWATER_{source}__LOOKBACK_DAYS", "0")
+    with pytest.raises(ConfigurationError, match=f"HEADWATER_{source}__LOOKBACK_DAYS"):
+        load_settings()
