@@ -17,17 +17,15 @@ from decimal import Decimal
 
 import psycopg
 import pytest
-from confluent_kafka import TopicPartition
 from pydantic import SecretStr
 
 from control.pipeline import pipeline_children
-from headwater.kafka.clients import make_admin, make_consumer
+from headwater.kafka.clients import make_admin
 from headwater.kafka.topics import ensure_topics
 from headwater.settings import PollerSettings, Settings
 from headwater.topology import API_SOURCES, port_offsets
 from producers.poller import Poller
 from producers.registry import build_source
-from sinks.offsets import OffsetStore
 from sinks.registry import writer_and_topics
 from sinks.runner import SinkRunner
 from stream_processors.app import normalizer_stages, processor_stages
@@ -35,6 +33,7 @@ from stream_processors.runner import BatchRunner
 from stream_processors.topics import processor_topics
 from tests.conftest import wait_for
 from tests.support.running import Worker
+from tests.support.sink_positions import start_at_end
 from tests.support.toy_source import TOY_EVENTS
 from tests.support.toy_source.api import TOY_API
 
@@ -77,23 +76,6 @@ def _toy_events(account: str) -> list[dict[str, object]]:
     return events
 
 
-def _start_at_end(settings: Settings, group: str, topic: str) -> None:
-    """Position a new sink at the topic's end: it lands only what this test produces."""
-    consumer = make_consumer(settings.kafka, f"{group}-probe")
-    try:
-        metadata = consumer.list_topics(topic, timeout=10).topics[topic]
-        ends = {
-            (topic, p): consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-            for p in metadata.partitions
-        }
-    finally:
-        consumer.close()
-    assert settings.warehouse.dsn is not None
-    with psycopg.connect(settings.warehouse.dsn.get_secret_value()) as connection:
-        OffsetStore.prepare(connection)
-        OffsetStore(group).save(connection, ends)
-
-
 def test_the_entry_is_all_the_services_need(toy_settings: Settings) -> None:
     children = {child.name: child for child in pipeline_children(toy_settings, sources=WITH_TOY)}
     poller = children["poll-toy_events"]
@@ -122,7 +104,7 @@ def test_a_fourth_source_lands_in_the_warehouse(toy_settings: Settings) -> None:
     ensure_topics(make_admin(toy_settings.kafka), processor_topics(toy_settings, WITH_TOY))
     writer, topics = writer_and_topics(TOY_EVENTS.sink, toy_settings)
     group = f"test-toy-sink-{account}"
-    _start_at_end(toy_settings, group, TOY_EVENTS.normalized)
+    start_at_end(toy_settings, group, TOY_EVENTS.normalized)
     processor = Worker(BatchRunner(toy_settings, normalizer_stages(toy_settings, [TOY_EVENTS])))
     sink = Worker(SinkRunner(toy_settings, writer, topics, group))
     assert toy_settings.warehouse.dsn is not None

@@ -25,6 +25,7 @@ from stream_processors.ads.normalize import facebook_row, to_output
 from tests.conftest import wait_for
 from tests.support.running import Worker
 from tests.support.services import headwater_with
+from tests.support.sink_positions import start_at_end
 
 
 def _ad(account: str, n: int, spend: str) -> tuple[bytes, bytes]:
@@ -62,6 +63,7 @@ def test_a_replayed_sink_repairs_its_rows(settings: Settings, schema: str) -> No
     dsn = settings.warehouse.dsn.get_secret_value()
     account = str(abs(hash(schema)) % 10**9)
     group = f"{schema}-sink"
+    start_at_end(settings, group, NORM_ADS)  # this test's records only, not the topic's past
     producer = make_producer(settings.kafka)
     for n, spend in enumerate(["10.00", "20.00", "30.00"]):
         key, value = _ad(account, n, spend)
@@ -84,6 +86,7 @@ def test_a_replayed_sink_repairs_its_rows(settings: Settings, schema: str) -> No
 
     first = sink()
     try:
+        wait_for(first.runner.assigned.is_set, timeout_s=60, what="the sink's partitions")
         wait_for(lambda: len(spends()) == 3, timeout_s=120, what="the three rows")
     finally:
         first.close()
@@ -129,7 +132,7 @@ def test_a_time_older_than_the_topic_keeps_is_refused(settings: Settings, unique
     }
     result = headwater_with("replay", "processor", "--from", "400d", env=env, timeout=120)
     assert result.returncode == 2
-    assert f"{topic} keeps records for" in result.stderr
+    assert " keeps records for " in result.stderr  # the first topic checked that is too short
     assert "choose a later --from" in result.stderr
 
 
