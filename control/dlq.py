@@ -24,7 +24,7 @@ from confluent_kafka.admin import AdminClient
 
 from headwater import dlq
 from headwater.dlq import DLQ_PREFIX, dlq_topic, reason_label
-from headwater.errors import ConfigurationError
+from headwater.errors import ConfigurationError, DependencyUnavailable
 from headwater.kafka.clients import make_admin, make_consumer, make_producer
 from headwater.kafka.delivery import DeliveryTracker
 from headwater.settings import KafkaSettings
@@ -34,6 +34,10 @@ from headwater.settings import KafkaSettings
 READ_IDLE_S = 10.0
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+class DlqError(DependencyUnavailable):
+    """Kafka could not say where a time falls in a dead-letter topic."""
 
 
 def parse_time(text: str, now: datetime | None = None) -> datetime:
@@ -144,10 +148,13 @@ def _read_topic(consumer: Consumer, topic: str, selection: Selection) -> Iterato
         low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
         start = low
         if selection.since is not None:
-            found = consumer.offsets_for_times(
+            (at,) = consumer.offsets_for_times(
                 [TopicPartition(topic, partition, int(selection.since.timestamp() * 1000))],
                 timeout=10,
-            )[0].offset
+            )
+            if at.error is not None:
+                raise DlqError(f"cannot find {topic}[{partition}] at that time: {at.error}")
+            found = at.offset
             start = high if found in (-1, OFFSET_END) else max(low, found)
         if start >= high:
             continue
@@ -250,6 +257,8 @@ def purge(kafka: KafkaSettings, topic: str, before: datetime) -> dict[int, int]:
         )
         targets, lows = [], {}
         for cut in cuts:
+            if cut.error is not None:
+                raise DlqError(f"cannot find {topic}[{cut.partition}] at that time: {cut.error}")
             low, high = consumer.get_watermark_offsets(
                 TopicPartition(topic, cut.partition), timeout=10
             )

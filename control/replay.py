@@ -92,9 +92,15 @@ def plan(
     topics: list[str],
     since: datetime,
     now: datetime | None = None,
+    positions: dict[tuple[str, int], int] | None = None,
 ) -> list[PartitionPlan]:
     """Where each partition of the topics is read again from, for ``group``; refused as
-    above. Touches nothing."""
+    above. Touches nothing.
+
+    ``positions`` are where the group really stands when that is not its Kafka commit (a
+    sink's offsets in the warehouse). A group behind the time is left where it is: a replay
+    never moves anyone forward past records it has not read.
+    """
     now = now or datetime.now(UTC)
     if since > now:
         raise ConfigurationError("--from", f"{since.isoformat()} is in the future")
@@ -115,23 +121,40 @@ def plan(
                 consumer.list_topics(topic, timeout=10).topics[topic].partitions
             )
         ]
-        committed = {(p.topic, p.partition): p.offset for p in consumer.committed(partitions, 10)}
+        committed = (
+            positions
+            if positions is not None
+            else {(p.topic, p.partition): p.offset for p in consumer.committed(partitions, 10)}
+        )
         stamp = int(since.timestamp() * 1000)
         starts = consumer.offsets_for_times(
             [TopicPartition(p.topic, p.partition, stamp) for p in partitions], timeout=10
         )
         plans = []
         for start in starts:
+            if start.error is not None:
+                raise ReplayRefused(f"cannot find {start.topic}[{start.partition}] at that time: "
+                                    f"{start.error}")  # fmt: skip
             low, high = consumer.get_watermark_offsets(
                 TopicPartition(start.topic, start.partition), timeout=10
             )
             first = high if start.offset in (-1, OFFSET_END) else max(low, start.offset)
             offset = committed.get((start.topic, start.partition), -1)
             now_at = offset if offset >= 0 else None
+            if now_at is not None:
+                first = min(first, max(low, now_at))  # behind already: stay behind
             plans.append(PartitionPlan(start.topic, start.partition, first, high, now_at))
         return plans
     finally:
         consumer.close()
+
+
+def partitions_of(kafka: KafkaSettings, topics: list[str]) -> list[tuple[str, int]]:
+    """Every (topic, partition) of the topics."""
+    metadata = make_admin(kafka).list_topics(timeout=10).topics
+    return [
+        (topic, partition) for topic in topics for partition in sorted(metadata[topic].partitions)
+    ]
 
 
 def _partitions(consumer: Consumer, topic: str) -> list[int]:

@@ -176,7 +176,10 @@ class Poller:
             metrics.ROWS_FETCHED.labels(self.source.name, record.stream).inc()
         delivery.confirm(self.producer)  # effects before the cursor moves
         # Only complete days: today's numbers are still growing, so today is never "done".
-        self.cursors.advance(account, min(window.until, self.today() - timedelta(days=1)))
+        # A backfill that starts after the cursor leaves a gap behind it: the cursor stays.
+        cursor = self.cursors.get(account)
+        if cursor is None or window.since <= cursor + timedelta(days=1):
+            self.cursors.advance(account, min(window.until, self.today() - timedelta(days=1)))
         log.info(
             "polled",
             extra={

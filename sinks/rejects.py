@@ -14,12 +14,13 @@ import json
 import logging
 
 import psycopg
-from confluent_kafka import Producer
+from confluent_kafka import KafkaException, Producer
 from psycopg import sql
 
 from headwater import dlq
 from headwater.dlq import dlq_headers
 from headwater.errors import DependencyUnavailable
+from headwater.kafka.delivery import DeliveryTracker
 from sinks.base import Reject
 from sinks.dlq import DLQ_TOPIC, STAGE
 from sinks.offsets import SCHEMA
@@ -27,6 +28,9 @@ from sinks.offsets import SCHEMA
 log = logging.getLogger(__name__)
 
 TABLE = sql.Identifier(SCHEMA, "sink_rejects")
+#: The original record's timestamp (ms): a dead letter's own is when it was refused, so that
+#: the DLQ's retention and ``headwater dlq --since`` count from then.
+SOURCE_TIMESTAMP = "dlq.source.timestamp"
 #: Rejects published per round trip to Kafka.
 PUBLISH_BATCH = 500
 
@@ -102,22 +106,26 @@ class RejectOutbox:
             connection.commit()
             if not rows:
                 return published
-            for topic, partition, offset, reason, error, key, value, headers, stamp in rows:
-                producer.produce(
-                    DLQ_TOPIC,
-                    key=key,
-                    value=value,
-                    headers=[
-                        *dlq_headers(self.stage, reason, topic, partition, offset),
-                        (dlq.ERROR, error.encode()),
-                        *_headers_from_json(headers),
-                    ],
-                    **({"timestamp": stamp} if stamp is not None else {}),
-                )
-            if producer.flush(30) != 0:
+            delivery = DeliveryTracker()
+            try:
+                for topic, partition, offset, reason, error, key, value, headers, stamp in rows:
+                    producer.produce(
+                        DLQ_TOPIC,
+                        key=key,
+                        value=value,
+                        headers=[
+                            *dlq_headers(self.stage, reason, topic, partition, offset),
+                            (dlq.ERROR, error.encode()),
+                            *([(SOURCE_TIMESTAMP, str(stamp).encode())] if stamp else []),
+                            *_headers_from_json(headers),
+                        ],
+                        on_delivery=delivery,
+                    )
+                delivery.confirm(producer, 30)
+            except (KafkaException, BufferError, DependencyUnavailable) as failure:
                 raise DeadLettersNotAcknowledged(
-                    f"{len(rows)} dead letters of {self.sink} not acknowledged by Kafka"
-                )
+                    f"{len(rows)} dead letters of {self.sink} not acknowledged by Kafka: {failure}"
+                ) from failure
             with connection.transaction():
                 connection.execute(
                     sql.SQL(

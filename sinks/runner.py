@@ -78,6 +78,7 @@ class SinkRunner:
         self._consumer: Consumer | None = None
         self._producer: Producer | None = None
         self._pending: list[SinkRecord] = []
+        self._batch: list[SinkRecord] = []  # the batch being written (or waiting out an outage)
         self._lag_refreshed_at = 0.0
         self.assigned = threading.Event()
         #: set while the sink can write to the warehouse; clear while it waits out an outage
@@ -161,7 +162,8 @@ class SinkRunner:
     # -- partitions ----------------------------------------------------------------------
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        assert self._connection is not None
+        if self._connection is None:  # assigned while the warehouse is away: start over later
+            raise WarehouseUnavailable("partitions assigned during a warehouse outage")
         stored = self.offsets.load(self._connection, [(p.topic, p.partition) for p in partitions])
         self._connection.commit()
         for partition in partitions:
@@ -180,6 +182,9 @@ class SinkRunner:
         revoked = {(p.topic, p.partition) for p in partitions}
         # Not yet written: the next owner resumes from the offsets stored in the warehouse.
         self._pending = [r for r in self._pending if (r.topic, r.partition) not in revoked]
+        # Nor a batch waiting out an outage: it must not write (nor store offsets of)
+        # partitions another sink now owns.
+        self._batch = [r for r in self._batch if (r.topic, r.partition) not in revoked]
         consumer.unassign()
         self.assigned.clear()
 
@@ -225,13 +230,14 @@ class SinkRunner:
     # -- writing -------------------------------------------------------------------------
 
     def _flush(self) -> None:
-        batch, self._pending = self._pending, []
+        self._batch, self._pending = self._pending, []
         started = time.monotonic()
         attempt = 0
         while True:
             try:
                 if self._connection is None:
                     self._connection = self._open()
+                batch = self._batch  # without partitions revoked while it waited
                 stats = self._write(batch)
                 break
             except WAREHOUSE_OUTAGE as error:
@@ -356,7 +362,7 @@ class SinkRunner:
             self._producer = make_producer(self.settings.kafka)
         try:
             self.rejects.publish(self._connection, self._producer)
-        except DeadLettersNotAcknowledged as error:
+        except (DeadLettersNotAcknowledged, *WAREHOUSE_OUTAGE) as error:
             log.warning(
                 "dead letters not published yet", extra={"sink": self.group_id, "error": str(error)}
             )

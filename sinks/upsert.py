@@ -164,7 +164,7 @@ class VersionedUpsertWriter:
                 stats.rejects.append(Reject(record, reason, type(error).__name__))
                 continue
             key = tuple(row[k] for k in self.spec.key)
-            if key not in newest or newest[key][version] < row[version]:
+            if key not in newest or self._wins(row[version], newest[key][version]):
                 newest[key] = row
         stats.skipped_by_version += len(batch) - stats.filtered - len(stats.rejects) - len(newest)
         if newest:
@@ -172,6 +172,12 @@ class VersionedUpsertWriter:
             stats.rows_written += merged
             stats.skipped_by_version += len(newest) - merged
         return stats
+
+    def _wins(self, later: Any, earlier: Any) -> bool:
+        """Whether a later record of a key replaces an earlier one of the same batch, as the
+        table would: a newer version (immutable facts: an older one), and a tie (the same
+        source record normalized anew)."""
+        return bool(later <= earlier if self.insert_only else later >= earlier)
 
     def _merge(self, connection: psycopg.Connection, rows: list[dict[str, Any]]) -> int:
         spec, names = self.spec, self.spec.names

@@ -70,14 +70,18 @@ def replay_sink(
 
     group = group_id or sink_group(DEFAULT_GROUP_PREFIX, name)
     topics = replays.topics_matching(settings.kafka, sink_entry(name).topics(settings))
-    plans = replays.plan(settings.kafka, group, topics, parse_time(since))
+    if settings.warehouse.dsn is None:
+        raise replays.ReplayRefused("HEADWATER_WAREHOUSE__DSN is needed: the offsets live there")
+    dsn = settings.warehouse.dsn.get_secret_value()
+    with connect(dsn, settings.warehouse) as connection:  # where the sink really stands
+        OffsetStore.prepare(connection)
+        partitions = replays.partitions_of(settings.kafka, topics)
+        stored = OffsetStore(group).load(connection, partitions)
+    plans = replays.plan(settings.kafka, group, topics, parse_time(since), positions=stored)
     _show(group, plans)
     if dry_run:
         return
-    if settings.warehouse.dsn is None:
-        raise replays.ReplayRefused("HEADWATER_WAREHOUSE__DSN is needed: the offsets live there")
-    with connect(settings.warehouse.dsn.get_secret_value(), settings.warehouse) as connection:
-        OffsetStore.prepare(connection)
+    with connect(dsn, settings.warehouse) as connection:
         OffsetStore(group).save(connection, {(p.topic, p.partition): p.start for p in plans})
     replays.rewind_kafka(settings.kafka, group, plans)
     click.echo(f"{group} rewound: start `headwater sink {name}` to replay")

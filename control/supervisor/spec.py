@@ -37,7 +37,7 @@ class RestartPolicy:
     with each fast crash in a row and starts over after a child stayed up that long. After
     ``max_attempts`` fast crashes in a row the child is not started again, unless it exited
     because a dependency was unavailable (``dependency_exit_codes``): that one is restarted
-    after the longest backoff until the dependency is back.
+    after the longest backoff until the dependency is back, and does not count as a crash.
     """
 
     initial_delay_s: float = 1.0

@@ -203,18 +203,17 @@ class Supervisor:
             return
         if uptime >= self.policy.stable_after_s:
             child.fast_crashes = 0  # it had been up long enough: back to the shortest delay
-        child.fast_crashes += 1
         waiting = code in self.policy.dependency_exit_codes
-        if waiting:  # not a crash loop: keep trying at the longest interval, without end
-            child.fast_crashes = min(child.fast_crashes, self.policy.max_attempts - 1)
-        elif child.fast_crashes >= self.policy.max_attempts:
+        if not waiting:  # an outage is not a crash: it neither counts nor leads to a give-up
+            child.fast_crashes += 1
+        if not waiting and child.fast_crashes >= self.policy.max_attempts:
             self._give_up(
                 child,
                 f"crash loop: {child.fast_crashes} crashes in a row, each within "
                 f"{self.policy.stable_after_s:g}s of starting (last {describe_exit(code)})",
             )
             return
-        delay = self.policy.delay(child.fast_crashes)
+        delay = self.policy.max_delay_s if waiting else self.policy.delay(child.fast_crashes)
         child.state = ChildState.BACKOFF
         child.restart_at = now + delay
         cause = "dependency unavailable, " if waiting else ""

@@ -118,3 +118,16 @@ def test_immutable_facts_keep_their_version_but_take_a_renormalization(
         assert writer.write(warehouse, [event(2, "App Opened", 1_000)]).rows_written == 1
     names = warehouse.execute(f'SELECT event_name FROM "{unique_name}".app_events').fetchall()
     assert names == [("App Opened",)]
+
+
+def test_in_one_batch_the_later_normalization_of_a_version_wins(
+    warehouse: psycopg.Connection, unique_name: str
+) -> None:
+    spec = dataclasses.replace(AD_PERFORMANCE_DAILY, schema=unique_name)
+    writer = VersionedUpsertWriter("ads", spec)
+    writer.prepare(warehouse)
+    pulled = "2026-11-21T00:00:00+00:00"
+    with warehouse.transaction():  # the old and the fixed normalization of one pull, in order
+        writer.write(warehouse, [_record(0, "100.00", pulled), _record(1, "100.50", pulled)])
+    spend = warehouse.execute(f'SELECT spend FROM "{unique_name}".ad_performance_daily').fetchone()
+    assert spend == (Decimal("100.500000"),)

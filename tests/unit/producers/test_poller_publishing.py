@@ -114,3 +114,11 @@ def test_a_refusal_kafka_will_not_retry_fails_the_account_at_once() -> None:
     assert report.kafka_unavailable
     assert "KafkaUnavailable" in report.failures["a1"]
     assert report.published == {"a2": 4}
+
+
+def test_a_backfill_after_the_cursor_leaves_the_gap_to_be_polled() -> None:
+    poller = _poller(FlakyProducer([]))
+    poller.cursors.advance("a1", date(2026, 11, 1))
+    poller.run_once(Window(date(2026, 11, 20), date(2026, 11, 22)))
+    assert poller.cursors.get("a1") == date(2026, 11, 1)  # Nov 2..19 still to come
+    assert poller.window_for("a1").since == date(2026, 11, 2)
