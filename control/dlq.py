@@ -25,7 +25,7 @@ from confluent_kafka.admin import AdminClient
 from headwater import dlq
 from headwater.dlq import DLQ_PREFIX, dlq_topic, reason_label
 from headwater.errors import ConfigurationError, DependencyUnavailable
-from headwater.kafka.clients import make_admin, make_consumer, make_producer
+from headwater.kafka.clients import make_admin, make_consumer, make_producer, message_headers
 from headwater.kafka.delivery import DeliveryTracker
 from headwater.settings import KafkaSettings
 
@@ -174,8 +174,6 @@ def _read_topic(consumer: Consumer, topic: str, selection: Selection) -> Iterato
 
 def _letter(topic: str, partition: int, offset: int, message: Message) -> DeadLetter:
     kind, stamp = message.timestamp()
-    headers = message.headers() or []
-    pairs = headers.items() if isinstance(headers, dict) else headers
     return DeadLetter(
         topic,
         partition,
@@ -183,7 +181,7 @@ def _letter(topic: str, partition: int, offset: int, message: Message) -> DeadLe
         datetime.fromtimestamp(stamp / 1000, UTC) if kind else None,
         message.key(),
         message.value(),
-        tuple((k, v.encode() if isinstance(v, str) else v) for k, v in pairs),
+        message_headers(message),
     )
 
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from confluent_kafka import OFFSET_END, Consumer, ConsumerGroupState, TopicPartition
+from confluent_kafka import OFFSET_END, ConsumerGroupState, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
 
 from headwater.errors import ConfigurationError, Terminal
@@ -114,13 +114,7 @@ def plan(
             )
     consumer = make_consumer(kafka, group)
     try:
-        partitions = [
-            TopicPartition(topic, partition)
-            for topic in topics
-            for partition in sorted(
-                consumer.list_topics(topic, timeout=10).topics[topic].partitions
-            )
-        ]
+        partitions = [TopicPartition(t, p) for t, p in partitions_of(kafka, topics)]
         committed = (
             positions
             if positions is not None
@@ -155,10 +149,6 @@ def partitions_of(kafka: KafkaSettings, topics: list[str]) -> list[tuple[str, in
     return [
         (topic, partition) for topic in topics for partition in sorted(metadata[topic].partitions)
     ]
-
-
-def _partitions(consumer: Consumer, topic: str) -> list[int]:
-    return list(consumer.list_topics(topic, timeout=10).topics[topic].partitions)
 
 
 def rewind_kafka(kafka: KafkaSettings, group: str, plans: list[PartitionPlan]) -> None:

@@ -21,7 +21,7 @@ from confluent_kafka import (
 )
 
 from headwater.errors import ConfigurationError
-from headwater.kafka.clients import make_consumer, make_producer
+from headwater.kafka.clients import make_consumer, make_producer, message_headers
 from headwater.postgres import connect
 from headwater.settings import Settings
 from sinks import metrics
@@ -223,7 +223,7 @@ class SinkRunner:
                 key=message.key(),
                 value=message.value(),
                 timestamp_ms=timestamp if timestamp_type else None,
-                headers=_headers(message),
+                headers=message_headers(message),
             )
         )
 
@@ -416,15 +416,6 @@ class SinkRunner:
             consumer.commit(offsets=partitions, asynchronous=True)
         except Exception as error:  # lag monitoring must not stop the sink
             log.warning("kafka commit failed", extra={"sink": self.group_id, "error": str(error)})
-
-
-def _headers(message: Message) -> tuple[tuple[str, bytes | None], ...]:
-    """A message's headers as (name, bytes) pairs, in order."""
-    headers = message.headers() or []
-    pairs = headers.items() if isinstance(headers, dict) else headers
-    return tuple(
-        (name, value.encode() if isinstance(value, str) else value) for name, value in pairs
-    )
 
 
 def backoff_s(attempt: int) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaException, Producer
+from confluent_kafka import Consumer, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient
 
 from headwater.errors import DependencyUnavailable
@@ -83,3 +83,12 @@ def kafka_reachable(settings: KafkaSettings, timeout_s: float = 2.0) -> bool:
         return check_reachable(settings, timeout_s) > 0
     except DependencyUnavailable:
         return False
+
+
+def message_headers(message: Message) -> tuple[tuple[str, bytes | None], ...]:
+    """A consumed message's headers as (name, bytes) pairs, in order."""
+    headers = message.headers() or []
+    pairs = headers.items() if isinstance(headers, dict) else headers
+    return tuple(
+        (name, value.encode() if isinstance(value, str) else value) for name, value in pairs
+    )

@@ -7,12 +7,23 @@ import json
 from decimal import Decimal
 
 import psycopg
+import pytest
 
 from headwater.raw import read_envelope
 from sinks.ads import AD_PERFORMANCE_DAILY
 from sinks.base import SinkRecord
 from sinks.upsert import VersionedUpsertWriter
 from stream_processors.ads.normalize import facebook_row, to_output
+
+
+@pytest.fixture
+def writer(warehouse: psycopg.Connection, unique_name: str) -> VersionedUpsertWriter:
+    """The ad performance writer, on a table in the test's own schema."""
+    ads = VersionedUpsertWriter(
+        "ads", dataclasses.replace(AD_PERFORMANCE_DAILY, schema=unique_name)
+    )
+    ads.prepare(warehouse)
+    return ads
 
 
 def _record(offset: int, spend: str, fetched_at: str, day: str = "2026-11-20") -> SinkRecord:
@@ -39,11 +50,8 @@ def _record(offset: int, spend: str, fetched_at: str, day: str = "2026-11-20") -
 
 
 def test_restated_day_newest_pull_wins_and_replays_change_nothing(
-    warehouse: psycopg.Connection, unique_name: str
+    warehouse: psycopg.Connection, unique_name: str, writer: VersionedUpsertWriter
 ) -> None:
-    spec = dataclasses.replace(AD_PERFORMANCE_DAILY, schema=unique_name)
-    writer = VersionedUpsertWriter("ads", spec)
-    writer.prepare(warehouse)
     first = _record(0, "100.00", "2026-11-21T00:00:00+00:00")
     restated = _record(1, "112.35", "2026-11-22T00:00:00+00:00")
     other_day = _record(2, "50.00", "2026-11-22T00:00:00+00:00", day="2026-11-19")
@@ -69,11 +77,8 @@ def test_restated_day_newest_pull_wins_and_replays_change_nothing(
 
 
 def test_the_same_version_normalized_anew_repairs_and_an_identical_one_changes_nothing(
-    warehouse: psycopg.Connection, unique_name: str
+    warehouse: psycopg.Connection, unique_name: str, writer: VersionedUpsertWriter
 ) -> None:
-    spec = dataclasses.replace(AD_PERFORMANCE_DAILY, schema=unique_name)
-    writer = VersionedUpsertWriter("ads", spec)
-    writer.prepare(warehouse)
     pulled = "2026-11-21T00:00:00+00:00"
     with warehouse.transaction():
         writer.write(warehouse, [_record(0, "100.00", pulled)])
@@ -121,11 +126,8 @@ def test_immutable_facts_keep_their_version_but_take_a_renormalization(
 
 
 def test_in_one_batch_the_later_normalization_of_a_version_wins(
-    warehouse: psycopg.Connection, unique_name: str
+    warehouse: psycopg.Connection, unique_name: str, writer: VersionedUpsertWriter
 ) -> None:
-    spec = dataclasses.replace(AD_PERFORMANCE_DAILY, schema=unique_name)
-    writer = VersionedUpsertWriter("ads", spec)
-    writer.prepare(warehouse)
     pulled = "2026-11-21T00:00:00+00:00"
     with warehouse.transaction():  # the old and the fixed normalization of one pull, in order
         writer.write(warehouse, [_record(0, "100.00", pulled), _record(1, "100.50", pulled)])
