@@ -63,6 +63,13 @@ class KafkaSettings(_Section):
     replication_factor: int = Field(
         default=1, ge=1, description="replication factor of topics Headwater creates"
     )
+    session_timeout_s: float = Field(
+        default=10.0,
+        ge=6,
+        le=300,
+        description="how long a consumer that stopped answering keeps its partitions "
+        "(a killed service's work moves on after this)",
+    )
 
     @field_validator("bootstrap_servers")
     @classmethod

@@ -49,7 +49,7 @@ WAREHOUSE_OUTAGE = (
     WarehouseUnavailable,
 )
 #: The longest wait between two tries, in seconds.
-MAX_BACKOFF_S = 30.0
+MAX_BACKOFF_S = 5.0
 #: Seconds between refreshes of the lag gauge of every assigned partition.
 LAG_REFRESH_S = 5.0
 
@@ -419,7 +419,8 @@ class SinkRunner:
 
 
 def backoff_s(attempt: int) -> float:
-    """Seconds before try ``attempt + 1``: doubling from 0.5 s up to 30 s, with jitter (so
-    sinks that lost the warehouse together do not come back in step)."""
+    """Seconds before try ``attempt + 1``: doubling from 0.5 s up to 5 s, with jitter (so
+    sinks that lost the warehouse together do not come back in step). A connection attempt is
+    cheap, and a short ceiling writes to a recovered warehouse within seconds."""
     ceiling: float = min(MAX_BACKOFF_S, 0.5 * 2.0**attempt)
     return ceiling * random.uniform(0.5, 1.0)  # noqa: S311

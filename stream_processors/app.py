@@ -65,6 +65,10 @@ def build_app(
         topic_partitions=settings.processor.partitions,
         topic_replication_factor=settings.kafka.replication_factor,
         web_enabled=False,
+        # as short as the runner's own group: a killed worker's successor would otherwise wait
+        # a minute for the dead member before the runner starts
+        broker_session_timeout=settings.kafka.session_timeout_s,
+        broker_heartbeat_interval=settings.kafka.session_timeout_s / 5,
     )
     app.monitor = prometheus_monitor()
     service = BatchService(runner or BatchRunner(settings, processor_stages(settings)))

@@ -30,6 +30,7 @@ from confluent_kafka import (
     OFFSET_BEGINNING,
     Consumer,
     KafkaError,
+    KafkaException,
     Message,
     Producer,
     TopicPartition,
@@ -73,6 +74,10 @@ _BACKOFF_S = (0.5, 1, 2, 5, 10, 30)
 
 class BatchFailed(DependencyUnavailable):
     """Kafka did not take every output of a batch; its offsets were not committed."""
+
+
+class ConsumerFailed(DependencyUnavailable):
+    """librdkafka reported a fatal consumer error: this consumer cannot go on."""
 
 
 class _Deliveries:
@@ -143,25 +148,29 @@ class BatchRunner:
         try:
             while not stop.is_set():
                 messages = consumer.consume(self.batch_size, self.poll_timeout_s)
-                if self._unrestored:  # assigned in this call: state first, then records
-                    self._restore(self._unrestored)
-                    self._unrestored = []
-                if not messages:
-                    self._gauges.refresh(consumer, self._assigned, idle=True)
-                    continue
                 try:
+                    if self._unrestored:  # assigned in this call: state first, then records
+                        self._restore(self._unrestored)
+                        self._unrestored = []
+                    if not messages:
+                        self._gauges.refresh(consumer, self._assigned, idle=True)
+                        continue
                     self._batch(consumer, messages)
                     failures = 0
-                except BatchFailed as failed:
+                except ConsumerFailed:
+                    raise  # the service exits; its next life has a new consumer
+                except (DependencyUnavailable, KafkaException) as failed:
+                    # Kafka did not take the outputs, or did not answer while state was read
+                    # back: back to the committed offsets, for as long as Kafka is away.
                     BATCH_FAILURES.inc()
                     delay = _BACKOFF_S[min(failures, len(_BACKOFF_S) - 1)]
                     failures += 1
                     log.error(
-                        "batch not delivered: going back to the committed offsets",
+                        "batch not done: going back to the committed offsets",
                         extra={"error": str(failed), "retry_in_s": delay},
                     )
-                    self._rewind(consumer)
                     stop.wait(delay)
+                    self._rewind_when_possible(consumer, stop)
                 self._gauges.refresh(consumer, self._assigned)
         finally:
             self._producer.flush(10)
@@ -295,10 +304,26 @@ class BatchRunner:
         if error.code() == KafkaError._PARTITION_EOF:
             return
         if error.fatal():
-            raise DependencyUnavailable(f"Kafka consumer failed: {error}")
+            raise ConsumerFailed(f"Kafka consumer failed: {error}")
         log.warning("Kafka consumer error", extra={"error": str(error)})
 
     # -- failures and rebalances -----------------------------------------------------------
+
+    def _rewind_when_possible(self, consumer: Consumer, stop: threading.Event) -> None:
+        """Rewind, trying again while Kafka does not answer (a restarting broker)."""
+        attempt = 0
+        while not stop.is_set():
+            try:
+                self._rewind(consumer)
+                return
+            except (DependencyUnavailable, KafkaException) as error:
+                delay = _BACKOFF_S[min(attempt, len(_BACKOFF_S) - 1)]
+                attempt += 1
+                log.warning(
+                    "cannot go back to the committed offsets yet",
+                    extra={"error": str(error), "retry_in_s": delay},
+                )
+                stop.wait(delay)
 
     def _rewind(self, consumer: Consumer) -> None:
         """Back to the committed offsets, with state reloaded from the changelogs."""

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 import psycopg
 
@@ -181,10 +182,12 @@ class PostgresCluster(Component):
             row = connection.execute("SHOW wal_level").fetchone()
         return str(row[0]) if row else ""
 
-    def stop(self) -> None:
+    def stop(self, mode: Literal["smart", "fast", "immediate"] = "fast") -> None:
+        """Stop the server: ``fast`` rolls back sessions and checkpoints; ``immediate`` does
+        neither, as a crash would (the next start recovers from the WAL)."""
         if self.running():
             self._as_owner(
-                [str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"]
+                [str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop"]
             )
 
     @property

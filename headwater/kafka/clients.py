@@ -46,12 +46,20 @@ BOUNDED_PREFETCH = {"queued.max.messages.kbytes": 2_048, "fetch.max.bytes": 4 * 
 
 
 def make_consumer(settings: KafkaSettings, group_id: str, **overrides: Any) -> Consumer:
-    """A consumer whose offsets move only when the caller commits them; pre-fetch bounded."""
+    """A consumer whose offsets move only when the caller commits them; pre-fetch bounded.
+
+    The session timeout is short (librdkafka's default is 45 s): it is how long the group waits
+    for a member that stopped answering, a killed service or one that lost its member id while
+    the broker restarted, before its partitions go to the others or its next life.
+    """
+    session_ms = round(settings.session_timeout_s * 1000)
     config = (
         base_config(settings)
         | BOUNDED_PREFETCH
         | {
             "group.id": group_id,
+            "session.timeout.ms": session_ms,
+            "heartbeat.interval.ms": session_ms // 5,
             "enable.auto.commit": False,
             "enable.auto.offset.store": False,
             "auto.offset.reset": "earliest",

@@ -14,108 +14,23 @@ import secrets
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
 
-from headwater.settings import KpiSettings, Settings
+from headwater.settings import Settings
 from sandbox.apis import SandboxApis, sandbox_apis
 from sandbox.workload import run_workload
 from stream_processors.kpis.contributions import contributions_topic
 from tests.conftest import wait_for
 from tests.support.cdc import Pipeline, cdc_pipeline
+from tests.support.kpi_reference import kpi_differences
 from tests.support.progress import group_caught_up, sink_caught_up
 from tests.support.services import Service, headwater
 from tests.support.truth import truth_ad_totals, warehouse_ad_totals
 
 BACKFILL_DAYS = 6
-KPI_COLUMNS = (
-    "impressions",
-    "clicks",
-    "spend",
-    "conversions",
-    "installs",
-    "signups",
-    "purchases",
-    "orders",
-    "revenue",
-)
-
-
-def _reference_sql(orders_mirror: str, kpis: KpiSettings) -> str:
-    rates = ", ".join(f"('{code}', {Decimal(rate)})" for code, rate in kpis.rates.items())
-    platforms = " ".join(
-        f"WHEN '{prefix}' THEN '{platform}'" for prefix, platform in kpis.campaign_prefixes.items()
-    )
-    attributed = f"CASE split_part(campaign_id, '-', 1) {platforms} END"
-    uncounted = ", ".join(f"'{status}'" for status in kpis.uncounted_statuses)
-    return f"""
-    WITH rates(currency, rate) AS (VALUES {rates}),
-    ads AS (
-        SELECT date, platform, campaign_id, sum(impressions) AS impressions,
-               sum(clicks) AS clicks, sum(spend * r.rate) AS spend, sum(conversions) AS conversions
-        FROM ad_performance_daily a JOIN rates r USING (currency) GROUP BY 1, 2, 3),
-    events AS (
-        SELECT (occurred_at AT TIME ZONE 'UTC')::date AS date, {attributed} AS platform,
-               substr(campaign_id, strpos(campaign_id, '-') + 1) AS campaign_id,
-               count(*) FILTER (WHERE event_name = '{kpis.install_event}') AS installs,
-               count(*) FILTER (WHERE event_name = '{kpis.signup_event}') AS signups,
-               count(*) FILTER (WHERE event_name = '{kpis.purchase_event}') AS purchases
-        FROM app_events WHERE {attributed} IS NOT NULL GROUP BY 1, 2, 3),
-    orders AS (
-        SELECT (created_at AT TIME ZONE 'UTC')::date AS date, {attributed} AS platform,
-               substr(campaign_id, strpos(campaign_id, '-') + 1) AS campaign_id,
-               count(*) FILTER (WHERE status NOT IN ({uncounted})) AS orders,
-               coalesce(sum(amount * r.rate) FILTER (WHERE status NOT IN ({uncounted})), 0)
-                 AS revenue
-        FROM {orders_mirror} o JOIN rates r USING (currency)
-        WHERE {attributed} IS NOT NULL GROUP BY 1, 2, 3)
-    SELECT date::text, platform, campaign_id,
-           coalesce(ads.impressions, 0), coalesce(ads.clicks, 0),
-           round(coalesce(ads.spend, 0), 2), coalesce(ads.conversions, 0),
-           coalesce(events.installs, 0), coalesce(events.signups, 0),
-           coalesce(events.purchases, 0), coalesce(orders.orders, 0),
-           round(coalesce(orders.revenue, 0), 2)
-    FROM ads FULL JOIN events USING (date, platform, campaign_id)
-             FULL JOIN orders USING (date, platform, campaign_id)
-    """
-
-
-def _rows(dsn: str, sql: str) -> dict[tuple[str, str, str], tuple[Any, ...]]:
-    with psycopg.connect(dsn) as warehouse:
-        return {
-            (row[0], row[1], row[2]): tuple(Decimal(v) for v in row[3:])
-            for row in warehouse.execute(sql).fetchall()  # type: ignore[arg-type]
-        }
-
-
-def _kpis(dsn: str) -> dict[tuple[str, str, str], tuple[Any, ...]]:
-    return _rows(
-        dsn,
-        "SELECT date::text, platform, campaign_id, impressions, clicks, round(spend, 2), "
-        "conversions, installs, signups, purchases, orders, round(revenue, 2) "
-        "FROM campaign_kpis_daily",
-    )
-
-
-def _differences(line: KpiPipeline) -> list[str]:
-    reference = _rows(line.cdc.warehouse_dsn, _reference_sql(line.orders_mirror, KpiSettings()))
-    actual = _kpis(line.cdc.warehouse_dsn)
-    zero = tuple(Decimal(0) for _ in KPI_COLUMNS)
-    problems = [
-        f"{key}: kpis {actual.get(key)} != reference {expected}"
-        for key, expected in reference.items()
-        if actual.get(key, zero) != expected
-    ]
-    problems += [
-        f"{key}: kpis {values} has no reference"
-        for key, values in actual.items()
-        if key not in reference and values != zero
-    ]
-    return problems
 
 
 class KpiPipeline:
@@ -187,7 +102,7 @@ class KpiPipeline:
 
     def converged(self) -> bool:
         try:
-            return not _differences(self)
+            return not kpi_differences(self.cdc.warehouse_dsn, self.orders_mirror)
         except psycopg.errors.UndefinedTable:
             return False  # the sinks have not created their tables yet
 
@@ -244,7 +159,11 @@ def test_kpis_equal_an_independent_sql_reference_through_faults_and_changes(
     cdc.run("connectors", "apply")
     line.poll_all()
     run_workload(cdc.source_dsn, rate=300, changes=1_500, seed=31, schema=cdc.schema)
-    what = lambda: "\n".join(_differences(line)[:10]) + "\n" + cdc.processor.log_tail()  # noqa: E731
+
+    def what() -> str:
+        differences = kpi_differences(cdc.warehouse_dsn, line.orders_mirror)
+        return "\n".join(differences[:10]) + "\n" + cdc.processor.log_tail()
+
     # Not before everything landed: empty tables would agree with an empty reference.
     wait_for(line.settled, timeout_s=900, interval_s=5, what="pipeline caught up", on_timeout=what)
     wait_for(line.converged, timeout_s=300, interval_s=5, what="KPIs = reference", on_timeout=what)

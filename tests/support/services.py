@@ -12,6 +12,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from headwater.settings import Settings, load_settings
+
 
 def free_port() -> int:
     """A port nothing listens on right now."""
@@ -136,3 +138,15 @@ class Service:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return ""
+
+
+def settings_from(env: dict[str, str]) -> Settings:
+    """The settings a service started with exactly this environment would have."""
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        return load_settings()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
