@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: help install test test-unit test-integration test-e2e lint format demo \
+.PHONY: help install test test-unit test-integration test-e2e test-reliability lint format demo \
         stack-up stack-down stack-status clean dashboards bench
 
 help:  ## list the targets
@@ -30,6 +30,9 @@ test-integration: $(INSTALLED)  ## integration tests against the real stack
 
 test-e2e: $(INSTALLED)  ## end-to-end tests
 	$(BIN)/pytest tests/e2e
+
+test-reliability: $(INSTALLED)  ## the fault tier (a stack of its own; HEADWATER_FAULT_SEED replays a schedule)
+	$(BIN)/pytest tests/reliability
 
 lint: $(INSTALLED)  ## ruff (lint + format check), mypy, and the layers (import-linter)
 	$(BIN)/ruff check .

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import uuid
 
-import psycopg
 from psycopg import sql
 
 from connectors.debezium_postgres import signal_table, source_dsn
+from headwater.postgres import connect
 from headwater.settings import Settings
 
 
@@ -22,7 +22,7 @@ def request_incremental_snapshot(settings: Settings, tables: list[str]) -> str:
     signal_id = f"headwater-{uuid.uuid4()}"
     data = json.dumps({"data-collections": tables, "type": "incremental"})
     schema, table = signal_table(settings.cdc).split(".", 1)
-    with psycopg.connect(source_dsn(settings)) as connection:
+    with connect(source_dsn(settings), settings.source) as connection:
         connection.execute(
             sql.SQL("INSERT INTO {} (id, type, data) VALUES (%s, 'execute-snapshot', %s)").format(
                 sql.Identifier(schema, table)

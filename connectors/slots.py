@@ -8,6 +8,7 @@ import psycopg
 
 from connectors.base import ConnectorError
 from headwater.errors import Transient
+from headwater.postgres import connect
 
 
 class SlotStillActive(ConnectorError, Transient):
@@ -16,7 +17,7 @@ class SlotStillActive(ConnectorError, Transient):
 
 def slot_active(dsn: str, slot: str) -> bool | None:
     """Whether a walsender holds the slot; None when there is no such slot."""
-    with psycopg.connect(dsn) as connection:
+    with connect(dsn) as connection:
         row = connection.execute(
             "SELECT active FROM pg_replication_slots WHERE slot_name = %s", (slot,)
         ).fetchone()
@@ -47,7 +48,7 @@ def drop_slot(dsn: str, slot: str, timeout_s: float = 60.0, interval_s: float = 
         if not wait_released(dsn, slot, max(0.0, deadline - time.monotonic()), interval_s):
             return False
         try:
-            with psycopg.connect(dsn, autocommit=True) as connection:
+            with connect(dsn, autocommit=True) as connection:
                 connection.execute("SELECT pg_drop_replication_slot(%s)", (slot,))
             return True
         except psycopg.errors.UndefinedObject:  # dropped by someone else meanwhile

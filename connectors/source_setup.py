@@ -30,6 +30,7 @@ from connectors import scram
 from connectors.base import SourceNotReady
 from connectors.debezium_postgres import SIGNAL_SCHEMA, signal_table, source_dsn
 from headwater.errors import ConfigurationError
+from headwater.postgres import connect
 from headwater.settings import Settings
 
 _LOCK = "headwater source setup"
@@ -44,7 +45,7 @@ def setup_source(settings: Settings) -> list[str]:
     password = cdc.password.get_secret_value()
     dsn = source_dsn(settings)
     signal = signal_table(cdc)
-    with psycopg.connect(dsn) as connection:
+    with connect(dsn, settings.source) as connection:
         connection.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (_LOCK,))
         _check_tables_exist(connection, cdc.tables)
         changes: list[str] = []
@@ -59,7 +60,7 @@ def setup_source(settings: Settings) -> list[str]:
 def missing_from_publication(settings: Settings) -> list[str]:
     """The captured tables (and signaling table) the publication does not include."""
     wanted = [*settings.cdc.tables, signal_table(settings.cdc)]
-    with psycopg.connect(source_dsn(settings)) as connection:
+    with connect(source_dsn(settings), settings.source) as connection:
         published = _published(connection, settings.cdc.publication)
     return [table for table in wanted if table not in (published or set())]
 
@@ -76,7 +77,7 @@ def check_source_ready(settings: Settings) -> None:
 
 def tables_without_primary_key(settings: Settings, tables: list[str]) -> list[str]:
     """Those of ``tables`` that have no primary key (incremental snapshots need one)."""
-    with psycopg.connect(source_dsn(settings)) as connection:
+    with connect(source_dsn(settings), settings.source) as connection:
         return [table for table in tables if not _has_primary_key(connection, table)]
 
 

@@ -22,7 +22,13 @@ def session_options(database: DatabaseSettings) -> str:
     return f"-c statement_timeout={statement_ms} -c lock_timeout={lock_ms}"
 
 
-def connect(dsn: str, database: DatabaseSettings, **options: Any) -> psycopg.Connection:
+#: the bounds of a connection made without settings at hand (the settings' defaults)
+DEFAULT_BOUNDS = DatabaseSettings()
+
+
+def connect(
+    dsn: str, database: DatabaseSettings = DEFAULT_BOUNDS, **options: Any
+) -> psycopg.Connection:
     """A connection to ``dsn`` whose waits are bounded by ``database``'s timeouts."""
     return psycopg.connect(
         dsn,

@@ -67,6 +67,7 @@ from control.supervisor import (
 )
 from headwater.errors import ConfigurationError
 from headwater.logs import JsonFormatter, scrubber
+from headwater.postgres import connect
 from headwater.settings import Settings, load_settings
 from headwater.topology import sink
 from sandbox.source_db import prepare_source
@@ -238,7 +239,7 @@ class Demo:
         self.supervisor.hurry()
 
     def _prepare_source(self) -> None:
-        with psycopg.connect(self.source_dsn, connect_timeout=10, autocommit=True) as source:
+        with connect(self.source_dsn, autocommit=True) as source:
             seeded = prepare_source(
                 source, self.schema, self.options.customers, self.options.orders, seed=1
             )

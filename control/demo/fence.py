@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-import psycopg
 from psycopg import sql
 
 from control.demo.positions import Partition, Positions
 from control.demo.reconcile import RangeReader, Record
+from headwater.postgres import connect
 from sandbox.source_db.schema import qualified
 
 #: Debezium writes PostgreSQL's 32-bit transaction id in ``source.txId``.
@@ -51,7 +51,7 @@ def write_fence(source_dsn: str, schema: str, topic: str) -> Fence | None:
         "UPDATE {customers} SET updated_at = updated_at"
         " WHERE id = (SELECT min(id) FROM {customers}) RETURNING pg_current_xact_id()::text"
     ).format(customers=customers)
-    with psycopg.connect(source_dsn, connect_timeout=10) as connection:
+    with connect(source_dsn) as connection:
         row = connection.execute(statement).fetchone()
         connection.commit()
     return None if row is None else Fence(topic, int(row[0]) % XID_MODULUS)

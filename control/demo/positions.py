@@ -7,10 +7,10 @@ import re
 import uuid
 from collections.abc import Iterable
 
-import psycopg
 from confluent_kafka import Consumer, TopicPartition
 
 from headwater.kafka.clients import make_consumer
+from headwater.postgres import connect
 from headwater.settings import KafkaSettings
 
 Partition = tuple[str, int]
@@ -69,7 +69,7 @@ class Positions:
 
 def sink_offsets(warehouse_dsn: str, sink_group: str) -> dict[Partition, int]:
     """The next offsets a sink stored in the warehouse (what it has landed)."""
-    with psycopg.connect(warehouse_dsn, connect_timeout=10) as connection:
+    with connect(warehouse_dsn) as connection:
         exists = connection.execute("SELECT to_regclass('headwater.sink_offsets')").fetchone()
         if exists is None or exists[0] is None:
             return {}

@@ -9,6 +9,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from headwater.postgres import connect
 from sinks.ads import AD_PERFORMANCE_DAILY
 from sinks.events import APP_EVENTS
 from sinks.kpis import CAMPAIGN_KPIS_DAILY
@@ -56,7 +57,7 @@ class Warehouse:
 
     def _connect(self) -> psycopg.Connection[Any]:
         if self._connection is None or self._connection.closed:
-            self._connection = psycopg.connect(self._dsn, autocommit=True, connect_timeout=5)
+            self._connection = connect(self._dsn, autocommit=True)
         return self._connection
 
     def exists(self, schema: str, table: str) -> bool:
