@@ -84,9 +84,11 @@ def kill_service(supervisor_pid: int, child: ChildSpec) -> Fault:
     """kill -9 of one supervised service (the supervisor must bring it back)."""
 
     def inject() -> None:
-        pid = children_of(supervisor_pid).get(tuple(child.argv))
-        if pid is None:  # between two of its lives: kill it in the next one
-            return
+        deadline = time.monotonic() + 120
+        while (pid := children_of(supervisor_pid).get(tuple(child.argv))) is None:
+            if time.monotonic() > deadline:  # between two lives for that long: not restarted
+                raise AssertionError(f"the supervisor did not start {child.name} again")
+            time.sleep(0.2)
         os.kill(pid, signal.SIGKILL)
 
     return Fault(f"kill -9 {child.name}", inject)
