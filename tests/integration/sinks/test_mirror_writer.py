@@ -1,41 +1,27 @@
-"""The CDC mirror writer against the real warehouse: version guard, deletes, TOAST, truncate."""
+"""The CDC mirror writer against the real warehouse: version guard, deletes, TOAST, truncate,
+and source schema changes (a widened or changed column type, a dropped column)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import psycopg
+import pytest
 
+from headwater.settings import DatabaseSettings, Settings
 from sinks.base import SinkRecord, WriteStats
 from sinks.cdc.mirror import MirrorWriter
 from stream_processors.cdc.columns import UNAVAILABLE
-from stream_processors.cdc.normalize import normalize
-from tests.support.debezium import ORDER_FIELDS, envelope, order_row
-
-
-class Feed:
-    """Normalizes Debezium events into sink records with increasing offsets."""
-
-    def __init__(self, schema: str) -> None:
-        self.schema = schema
-        self.offset = 0
-
-    def __call__(self, op: str, **kwargs: Any) -> list[SinkRecord]:
-        key, value = envelope(op, schema=self.schema, **kwargs)
-        records = []
-        for output in normalize(key, value):
-            records.append(SinkRecord(output.topic, 0, self.offset, output.key, output.value))
-            self.offset += 1
-        return records
+from tests.support.debezium import ORDER_FIELDS, decimal_bytes, order_row
+from tests.support.mirror import CdcFeed, write_batch
 
 
 def _write(
     connection: psycopg.Connection, writer: MirrorWriter, batch: list[SinkRecord]
 ) -> WriteStats:
-    with connection.transaction():
-        stats = writer.write(connection, batch)
-    return stats
+    return write_batch(connection, writer, batch)
 
 
 def _rows(connection: psycopg.Connection, schema: str) -> list[tuple[Any, ...]]:
@@ -44,8 +30,10 @@ def _rows(connection: psycopg.Connection, schema: str) -> list[tuple[Any, ...]]:
     ).fetchall()
 
 
-def test_version_guard_toast_and_deletes(warehouse: psycopg.Connection, unique_name: str) -> None:
-    feed, writer = Feed(unique_name), MirrorWriter()
+def test_version_guard_toast_and_deletes(
+    settings: Settings, warehouse: psycopg.Connection, unique_name: str
+) -> None:
+    feed, writer = CdcFeed(unique_name), MirrorWriter(settings)
     writer.prepare(warehouse)
     big = "x" * 9000
     batch = (
@@ -82,8 +70,10 @@ def test_version_guard_toast_and_deletes(warehouse: psycopg.Connection, unique_n
     assert _rows(warehouse, unique_name)[1] == (2, "pending", "1234.50", "Zoë Ångström 🚀", 150)
 
 
-def test_every_type_lands_exactly(warehouse: psycopg.Connection, unique_name: str) -> None:
-    feed, writer = Feed(unique_name), MirrorWriter()
+def test_every_type_lands_exactly(
+    settings: Settings, warehouse: psycopg.Connection, unique_name: str
+) -> None:
+    feed, writer = CdcFeed(unique_name), MirrorWriter(settings)
     writer.prepare(warehouse)
     _write(warehouse, writer, feed("c", after=order_row(7), lsn=10))
     row = warehouse.execute(
@@ -112,8 +102,10 @@ def test_every_type_lands_exactly(warehouse: psycopg.Connection, unique_name: st
     assert types["order_uuid"] == "uuid"
 
 
-def test_replaying_a_batch_changes_nothing(warehouse: psycopg.Connection, unique_name: str) -> None:
-    feed, writer = Feed(unique_name), MirrorWriter()
+def test_replaying_a_batch_changes_nothing(
+    settings: Settings, warehouse: psycopg.Connection, unique_name: str
+) -> None:
+    feed, writer = CdcFeed(unique_name), MirrorWriter(settings)
     writer.prepare(warehouse)
     batch = [
         *feed("c", after=order_row(1), lsn=10),
@@ -129,8 +121,10 @@ def test_replaying_a_batch_changes_nothing(warehouse: psycopg.Connection, unique
     assert _rows(warehouse, unique_name) == before == [(1, "paid", "0.01", "Zoë Ångström 🚀", 30)]
 
 
-def test_new_source_column_is_added(warehouse: psycopg.Connection, unique_name: str) -> None:
-    feed, writer = Feed(unique_name), MirrorWriter()
+def test_new_source_column_is_added(
+    settings: Settings, warehouse: psycopg.Connection, unique_name: str
+) -> None:
+    feed, writer = CdcFeed(unique_name), MirrorWriter(settings)
     writer.prepare(warehouse)
     _write(warehouse, writer, feed("c", after=order_row(1), lsn=10))
     wider = [
@@ -150,9 +144,9 @@ def test_new_source_column_is_added(warehouse: psycopg.Connection, unique_name: 
 
 
 def test_truncate_removes_older_rows_and_keeps_them_out(
-    warehouse: psycopg.Connection, unique_name: str
+    settings: Settings, warehouse: psycopg.Connection, unique_name: str
 ) -> None:
-    feed, writer = Feed(unique_name), MirrorWriter()
+    feed, writer = CdcFeed(unique_name), MirrorWriter(settings)
     writer.prepare(warehouse)
     _write(
         warehouse,
@@ -172,9 +166,9 @@ def test_truncate_removes_older_rows_and_keeps_them_out(
 
 
 def test_undecodable_record_is_rejected_not_written(
-    warehouse: psycopg.Connection, unique_name: str
+    settings: Settings, warehouse: psycopg.Connection, unique_name: str
 ) -> None:
-    feed, writer = Feed(unique_name), MirrorWriter()
+    feed, writer = CdcFeed(unique_name), MirrorWriter(settings)
     writer.prepare(warehouse)
     garbage = SinkRecord(f"norm.cdc.{unique_name}.orders", 0, 99, b"k", b"\xff\x00garbage")
     stats = _write(warehouse, writer, [*feed("c", after=order_row(1), lsn=10), garbage])
@@ -183,9 +177,9 @@ def test_undecodable_record_is_rejected_not_written(
 
 
 def test_incremental_snapshot_rows_only_fill_gaps(
-    warehouse: psycopg.Connection, unique_name: str
+    settings: Settings, warehouse: psycopg.Connection, unique_name: str
 ) -> None:
-    feed, writer = Feed(unique_name), MirrorWriter()
+    feed, writer = CdcFeed(unique_name), MirrorWriter(settings)
     writer.prepare(warehouse)
     _write(warehouse, writer, feed("u", after=order_row(1, status="shipped"), lsn=500))
     _write(warehouse, writer, feed("d", before={"id": 3}, lsn=510))
@@ -200,3 +194,219 @@ def test_incremental_snapshot_rows_only_fill_gaps(
         (1, "shipped"),
         (2, "pending"),
     ]
+
+
+def _types(
+    connection: psycopg.Connection, schema: str, table: str = "src_orders"
+) -> dict[str, str]:
+    return dict(
+        connection.execute(
+            "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+            "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+            (f'"{schema}".{table}',),
+        ).fetchall()
+    )
+
+
+def _with_fields(**replaced: dict[str, Any]) -> list[dict[str, Any]]:
+    """ORDER_FIELDS with some columns' field schemas replaced (a source type change)."""
+    return [
+        {**replaced[f["field"]], "field": f["field"]} if f["field"] in replaced else f
+        for f in ORDER_FIELDS
+    ]
+
+
+def _source_type(kind: str, reported: str, **parameters: str) -> dict[str, Any]:
+    return {
+        "type": kind,
+        "optional": True,
+        "parameters": {"__debezium.source.column.type": reported, **parameters},
+    }
+
+
+WIDER = _with_fields(
+    items=_source_type("int64", "INT8"),  # int4 -> int8
+    status=_source_type("string", "VARCHAR", **{"__debezium.source.column.length": "200"}),
+    amount={
+        **_source_type(
+            "bytes",
+            "NUMERIC",
+            scale="4",
+            **{
+                "connect.decimal.precision": "16",
+                "__debezium.source.column.length": "16",
+                "__debezium.source.column.scale": "4",
+            },
+        ),
+        "name": "org.apache.kafka.connect.data.Decimal",
+        "version": 1,
+    },
+)
+
+
+def test_a_widened_source_column_widens_the_mirror_column(
+    settings: Settings, warehouse: psycopg.Connection, unique_name: str
+) -> None:
+    feed, writer = CdcFeed(unique_name), MirrorWriter(settings)
+    writer.prepare(warehouse)
+    _write(warehouse, writer, feed("c", after=order_row(1), lsn=10))
+    assert _types(warehouse, unique_name)["items"] == "integer"
+    widened = order_row(
+        2, items=3_000_000_000, status="s" * 150, amount=decimal_bytes("123456789012.3456", 4)
+    )
+    stats = _write(warehouse, writer, feed("c", after=widened, lsn=20, fields=WIDER))
+    assert stats.rows_written == 1
+    types = _types(warehouse, unique_name)
+    assert (types["items"], types["status"], types["amount"]) == (
+        "bigint",
+        "character varying(200)",
+        "numeric(16,4)",
+    )
+    rows = warehouse.execute(
+        f'SELECT id, items, length(status), amount::text FROM "{unique_name}".src_orders '
+        "ORDER BY id"
+    ).fetchall()
+    assert rows == [(1, 3, 4, "1234.5000"), (2, 3_000_000_000, 150, "123456789012.3456")]
+    # The deleted-keys table follows a widened key column too.
+    bigger_key = _with_fields(id={**_source_type("string", "TEXT"), "optional": False})
+    _write(warehouse, writer, feed("c", after=order_row("A-3"), lsn=30, fields=bigger_key))
+    _write(warehouse, writer, feed("d", before={"id": "A-3"}, lsn=40, fields=bigger_key))
+    assert _types(warehouse, unique_name)["id"] == "text"
+    assert _types(warehouse, "headwater", f"deleted_{unique_name}__orders")["id"] == "text"
+    assert [row[0] for row in _rows(warehouse, unique_name)] == ["1", "2"]
+
+
+def test_a_narrower_type_leaves_the_wider_mirror_column(
+    settings: Settings, warehouse: psycopg.Connection, unique_name: str
+) -> None:
+    feed, writer = CdcFeed(unique_name), MirrorWriter(settings)
+    writer.prepare(warehouse)
+    _write(
+        warehouse, writer, feed("c", after=order_row(1, items=5_000_000_000), lsn=10, fields=WIDER)
+    )
+    # A replay of changes made before the source widened the column: still int4, varchar(20).
+    _write(warehouse, writer, feed("u", after=order_row(1, items=7), lsn=5))
+    _write(warehouse, writer, feed("c", after=order_row(2, items=8), lsn=20))
+    types = _types(warehouse, unique_name)
+    assert (types["items"], types["status"]) == ("bigint", "character varying(200)")
+    rows = warehouse.execute(f'SELECT id, items FROM "{unique_name}".src_orders ORDER BY id')
+    assert rows.fetchall() == [(1, 5_000_000_000), (2, 8)]
+
+
+def test_a_type_no_wider_type_holds_turns_the_column_into_text(
+    settings: Settings, warehouse: psycopg.Connection, unique_name: str
+) -> None:
+    feed, writer = CdcFeed(unique_name), MirrorWriter(settings)
+    writer.prepare(warehouse)
+    _write(warehouse, writer, feed("c", after=order_row(1), lsn=10))
+    as_text = _with_fields(
+        quantity=_source_type("string", "TEXT"), is_gift=_source_type("string", "TEXT")
+    )
+    _write(
+        warehouse,
+        writer,
+        feed(
+            "c", after=order_row(2, quantity="two boxes", is_gift="maybe"), lsn=20, fields=as_text
+        ),
+    )
+    types = _types(warehouse, unique_name)
+    assert (types["quantity"], types["is_gift"]) == ("text", "text")
+    rows = warehouse.execute(
+        f'SELECT id, quantity, is_gift FROM "{unique_name}".src_orders ORDER BY id'
+    ).fetchall()
+    assert rows == [(1, "2", "false"), (2, "two boxes", "maybe")]
+
+
+def test_a_dropped_source_column_is_null_in_every_row_written_after(
+    settings: Settings, warehouse: psycopg.Connection, unique_name: str
+) -> None:
+    feed, writer = CdcFeed(unique_name), MirrorWriter(settings)
+    writer.prepare(warehouse)
+    _write(
+        warehouse,
+        writer,
+        feed("c", after=order_row(1, notes="one"), lsn=10)
+        + feed("c", after=order_row(2, notes="two"), lsn=20),
+    )
+    without_notes = [f for f in ORDER_FIELDS if f["field"] != "notes"]
+    row = {k: v for k, v in order_row(1, status="shipped").items() if k != "notes"}
+    new = {k: v for k, v in order_row(3).items() if k != "notes"}
+    _write(
+        warehouse,
+        writer,
+        feed("u", after=row, lsn=30, fields=without_notes)
+        + feed("c", after=new, lsn=40, fields=without_notes),
+    )
+    assert [(r[0], r[1], r[3]) for r in _rows(warehouse, unique_name)] == [
+        (1, "shipped", None),  # a new version of the row: the source has no notes any more
+        (2, "paid", "two"),  # untouched since: its value from before the drop
+        (3, "paid", None),
+    ]
+    assert "notes" in _types(warehouse, unique_name)  # kept: queries that name it still run
+
+
+@pytest.fixture
+def source(settings: Settings, unique_name: str) -> Iterator[psycopg.Connection]:
+    """The source database with ``<unique_name>.orders`` (id, status, notes), dropped after."""
+    assert settings.source.dsn is not None
+    with psycopg.connect(settings.source.dsn.get_secret_value(), autocommit=True) as connection:
+        connection.execute(f'CREATE SCHEMA "{unique_name}"')
+        connection.execute(
+            f'CREATE TABLE "{unique_name}".orders '
+            "(id bigint PRIMARY KEY, status varchar(20), notes text, metadata jsonb)"
+        )
+        yield connection
+        connection.execute(f'DROP SCHEMA "{unique_name}" CASCADE')
+
+
+def test_a_row_first_seen_through_an_update_is_completed_from_the_source(
+    settings: Settings, warehouse: psycopg.Connection, source: psycopg.Connection, unique_name: str
+) -> None:
+    big = "ü" * 9000
+    source.execute(
+        f'INSERT INTO "{unique_name}".orders VALUES '
+        """(1, 'shipped', %s, '{"tags": ["a"]}'), (2, 'paid', 'two', NULL)""",
+        (big,),
+    )
+    feed, writer = CdcFeed(unique_name), MirrorWriter(settings)
+    writer.prepare(warehouse)
+    # The mirror has row 2 already: its unchanged columns keep their value, no source read.
+    _write(warehouse, writer, feed("c", after=order_row(2, notes="two"), lsn=50))
+    unknown = {"notes": UNAVAILABLE, "metadata": UNAVAILABLE}
+    batch = [
+        *feed("u", after=order_row(1, status="shipped", **unknown), lsn=200),  # first seen
+        *feed("u", after=order_row(2, status="paid", **unknown), lsn=210),
+        *feed("u", after=order_row(3, **unknown), lsn=220),  # deleted at the source since
+    ]
+    stats = _write(warehouse, writer, batch)
+    # Row 1 completed from the source; row 3 superseded by its delete, still on its way.
+    assert (stats.rows_written, stats.rows_completed, stats.skipped_by_version) == (2, 1, 1)
+    rows = warehouse.execute(
+        f"SELECT id, status, notes, metadata->'tags'->>0, _lsn FROM \"{unique_name}\".src_orders "
+        "ORDER BY id"
+    ).fetchall()
+    assert rows == [
+        (1, "shipped", big, "a", 200),
+        (2, "paid", "two", "ß", 210),  # the values the mirror had, not read from the source
+    ]
+    # Row 3's delete arrives later in the stream; the mirror never held it with NULLs.
+    _write(warehouse, writer, feed("d", before={"id": 3}, lsn=230))
+    assert [row[0] for row in _rows(warehouse, unique_name)] == [1, 2]
+
+
+def test_without_a_source_an_incomplete_row_is_dead_lettered_not_written(
+    settings: Settings, warehouse: psycopg.Connection, unique_name: str
+) -> None:
+    no_source = settings.model_copy(update={"source": DatabaseSettings()})
+    feed, writer = CdcFeed(unique_name), MirrorWriter(no_source)
+    writer.prepare(warehouse)
+    batch = [
+        *feed("c", after=order_row(1), lsn=10),
+        *feed("u", after=order_row(2, notes=UNAVAILABLE), lsn=20),
+    ]
+    stats = _write(warehouse, writer, batch)
+    assert stats.rows_written == 1
+    assert [(r.record.offset, r.error) for r in stats.rejects] == [(1, "ConfigurationError")]
+    assert "HEADWATER_SOURCE__DSN" in stats.rejects[0].reason
+    assert "notes" in stats.rejects[0].reason
+    assert [row[0] for row in _rows(warehouse, unique_name)] == [1]
