@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from typing import Any
 
 import psycopg
@@ -27,6 +29,18 @@ class CdcFeed:
             records.append(SinkRecord(output.topic, 0, self.offset, output.key, output.value))
             self.offset += 1
         return records
+
+
+def processed(events: Iterable[tuple[Any, Any]]) -> list[SinkRecord]:
+    """The processor's outputs for Debezium events (key and value as parsed JSON, as the
+    connector wrote them), with increasing offsets, as the sink consumes them."""
+    consumed = []
+    for offset, (key, value) in enumerate(events):
+        key_bytes = None if key is None else json.dumps(key).encode()
+        value_bytes = None if value is None else json.dumps(value).encode()
+        for output in normalize(key_bytes, value_bytes):
+            consumed.append(SinkRecord(output.topic, 0, offset, output.key, output.value))
+    return consumed
 
 
 def write_batch(
