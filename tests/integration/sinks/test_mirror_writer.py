@@ -31,17 +31,15 @@ def _rows(connection: psycopg.Connection, schema: str) -> list[tuple[Any, ...]]:
 
 
 def test_version_guard_toast_and_deletes(
-    settings: Settings, warehouse: psycopg.Connection, unique_name: str
+    warehouse: psycopg.Connection, feed: CdcFeed, mirror_writer: MirrorWriter, unique_name: str
 ) -> None:
-    feed, writer = CdcFeed(unique_name), MirrorWriter(settings)
-    writer.prepare(warehouse)
     big = "x" * 9000
     batch = (
         feed("r", after=order_row(1, notes=big), lsn=100)
         + feed("c", after=order_row(2), lsn=110)
         + feed("u", after=order_row(1, status="shipped", notes=UNAVAILABLE), lsn=120)
     )
-    stats = _write(warehouse, writer, batch)
+    stats = _write(warehouse, mirror_writer, batch)
     assert stats.rows_written == 2
     assert _rows(warehouse, unique_name) == [
         (1, "shipped", "1234.50", big, 120),
@@ -49,33 +47,35 @@ def test_version_guard_toast_and_deletes(
     ]
     # The placeholder in a later batch keeps the stored value too.
     _write(
-        warehouse, writer, feed("u", after=order_row(1, status="paid", notes=UNAVAILABLE), lsn=130)
+        warehouse,
+        mirror_writer,
+        feed("u", after=order_row(1, status="paid", notes=UNAVAILABLE), lsn=130),
     )
     assert _rows(warehouse, unique_name)[0] == (1, "paid", "1234.50", big, 130)
 
     # An older change arriving late never overwrites a newer one.
-    late = _write(warehouse, writer, feed("u", after=order_row(1, status="pending"), lsn=125))
+    late = _write(
+        warehouse, mirror_writer, feed("u", after=order_row(1, status="pending"), lsn=125)
+    )
     assert late.skipped_by_version == 1
     assert _rows(warehouse, unique_name)[0][1] == "paid"
 
     # Delete, then a replayed older insert does not resurrect the row.
-    deleted = _write(warehouse, writer, feed("d", before={"id": 2}, lsn=140))
+    deleted = _write(warehouse, mirror_writer, feed("d", before={"id": 2}, lsn=140))
     assert deleted.rows_deleted == 1
     assert deleted.filtered == 1  # our tombstone
-    _write(warehouse, writer, feed("c", after=order_row(2), lsn=110))
+    _write(warehouse, mirror_writer, feed("c", after=order_row(2), lsn=110))
     assert [row[0] for row in _rows(warehouse, unique_name)] == [1]
 
     # A re-insert of the deleted key after the delete is a new row.
-    _write(warehouse, writer, feed("c", after=order_row(2, status="pending"), lsn=150))
+    _write(warehouse, mirror_writer, feed("c", after=order_row(2, status="pending"), lsn=150))
     assert _rows(warehouse, unique_name)[1] == (2, "pending", "1234.50", "Zoë Ångström 🚀", 150)
 
 
 def test_every_type_lands_exactly(
-    settings: Settings, warehouse: psycopg.Connection, unique_name: str
+    warehouse: psycopg.Connection, feed: CdcFeed, mirror_writer: MirrorWriter, unique_name: str
 ) -> None:
-    feed, writer = CdcFeed(unique_name), MirrorWriter(settings)
-    writer.prepare(warehouse)
-    _write(warehouse, writer, feed("c", after=order_row(7), lsn=10))
+    _write(warehouse, mirror_writer, feed("c", after=order_row(7), lsn=10))
     row = warehouse.execute(
         f"SELECT quantity, items, amount, currency, status, is_gift, order_date::text, "
         f"local_created::text, created_at AT TIME ZONE 'UTC', metadata->'tags'->>1, "
@@ -103,30 +103,26 @@ def test_every_type_lands_exactly(
 
 
 def test_replaying_a_batch_changes_nothing(
-    settings: Settings, warehouse: psycopg.Connection, unique_name: str
+    warehouse: psycopg.Connection, feed: CdcFeed, mirror_writer: MirrorWriter, unique_name: str
 ) -> None:
-    feed, writer = CdcFeed(unique_name), MirrorWriter(settings)
-    writer.prepare(warehouse)
     batch = [
         *feed("c", after=order_row(1), lsn=10),
         *feed("c", after=order_row(2), lsn=20),
         *feed("u", after=order_row(1, amount="AQ=="), lsn=30),  # 0.01
         *feed("d", before={"id": 2}, lsn=40),
     ]
-    _write(warehouse, writer, batch)
+    _write(warehouse, mirror_writer, batch)
     before = _rows(warehouse, unique_name)
-    again = _write(warehouse, writer, batch)
+    again = _write(warehouse, mirror_writer, batch)
     assert again.rows_written == 0
     assert again.rows_deleted == 0
     assert _rows(warehouse, unique_name) == before == [(1, "paid", "0.01", "Zoë Ångström 🚀", 30)]
 
 
 def test_new_source_column_is_added(
-    settings: Settings, warehouse: psycopg.Connection, unique_name: str
+    warehouse: psycopg.Connection, feed: CdcFeed, mirror_writer: MirrorWriter, unique_name: str
 ) -> None:
-    feed, writer = CdcFeed(unique_name), MirrorWriter(settings)
-    writer.prepare(warehouse)
-    _write(warehouse, writer, feed("c", after=order_row(1), lsn=10))
+    _write(warehouse, mirror_writer, feed("c", after=order_row(1), lsn=10))
     wider = [
         *ORDER_FIELDS,
         {
@@ -136,7 +132,11 @@ def test_new_source_column_is_added(
             "parameters": {"__debezium.source.column.type": "TEXT"},
         },
     ]
-    _write(warehouse, writer, feed("c", after=order_row(2, coupon="BF-2026"), lsn=20, fields=wider))
+    _write(
+        warehouse,
+        mirror_writer,
+        feed("c", after=order_row(2, coupon="BF-2026"), lsn=20, fields=wider),
+    )
     rows = warehouse.execute(
         f'SELECT id, coupon FROM "{unique_name}".src_orders ORDER BY id'
     ).fetchall()
@@ -144,19 +144,19 @@ def test_new_source_column_is_added(
 
 
 def test_truncate_removes_older_rows_and_keeps_them_out(
-    settings: Settings, warehouse: psycopg.Connection, unique_name: str
+    warehouse: psycopg.Connection, feed: CdcFeed, mirror_writer: MirrorWriter, unique_name: str
 ) -> None:
-    feed, writer = CdcFeed(unique_name), MirrorWriter(settings)
-    writer.prepare(warehouse)
     _write(
         warehouse,
-        writer,
+        mirror_writer,
         feed("c", after=order_row(1), lsn=10) + feed("c", after=order_row(2), lsn=20),
     )
-    stats = _write(warehouse, writer, feed("t", lsn=30) + feed("c", after=order_row(3), lsn=40))
+    stats = _write(
+        warehouse, mirror_writer, feed("t", lsn=30) + feed("c", after=order_row(3), lsn=40)
+    )
     assert stats.rows_deleted == 2
     _write(
-        warehouse, writer, feed("c", after=order_row(1), lsn=10)
+        warehouse, mirror_writer, feed("c", after=order_row(1), lsn=10)
     )  # replayed, older than the truncate
     assert [row[0] for row in _rows(warehouse, unique_name)] == [3]
     warehouse.execute(
@@ -166,30 +166,26 @@ def test_truncate_removes_older_rows_and_keeps_them_out(
 
 
 def test_undecodable_record_is_rejected_not_written(
-    settings: Settings, warehouse: psycopg.Connection, unique_name: str
+    warehouse: psycopg.Connection, feed: CdcFeed, mirror_writer: MirrorWriter, unique_name: str
 ) -> None:
-    feed, writer = CdcFeed(unique_name), MirrorWriter(settings)
-    writer.prepare(warehouse)
     garbage = SinkRecord(f"norm.cdc.{unique_name}.orders", 0, 99, b"k", b"\xff\x00garbage")
-    stats = _write(warehouse, writer, [*feed("c", after=order_row(1), lsn=10), garbage])
+    stats = _write(warehouse, mirror_writer, [*feed("c", after=order_row(1), lsn=10), garbage])
     assert [reject.reason.split(":")[0] for reject in stats.rejects] == ["not a CdcRow"]
     assert stats.rows_written == 1
 
 
 def test_incremental_snapshot_rows_only_fill_gaps(
-    settings: Settings, warehouse: psycopg.Connection, unique_name: str
+    warehouse: psycopg.Connection, feed: CdcFeed, mirror_writer: MirrorWriter, unique_name: str
 ) -> None:
-    feed, writer = CdcFeed(unique_name), MirrorWriter(settings)
-    writer.prepare(warehouse)
-    _write(warehouse, writer, feed("u", after=order_row(1, status="shipped"), lsn=500))
-    _write(warehouse, writer, feed("d", before={"id": 3}, lsn=510))
+    _write(warehouse, mirror_writer, feed("u", after=order_row(1, status="shipped"), lsn=500))
+    _write(warehouse, mirror_writer, feed("d", before={"id": 3}, lsn=510))
     # Version 0: what the normalizer gives incremental-snapshot rows (they carry no LSN).
     snapshot = [
         *feed("r", after=order_row(1, status="pending"), lsn=0),
         *feed("r", after=order_row(2, status="pending"), lsn=0),
         *feed("r", after=order_row(3, status="pending"), lsn=0),
     ]
-    _write(warehouse, writer, snapshot)
+    _write(warehouse, mirror_writer, snapshot)
     assert [(row[0], row[1]) for row in _rows(warehouse, unique_name)] == [
         (1, "shipped"),
         (2, "pending"),
@@ -245,16 +241,14 @@ WIDER = _with_fields(
 
 
 def test_a_widened_source_column_widens_the_mirror_column(
-    settings: Settings, warehouse: psycopg.Connection, unique_name: str
+    warehouse: psycopg.Connection, feed: CdcFeed, mirror_writer: MirrorWriter, unique_name: str
 ) -> None:
-    feed, writer = CdcFeed(unique_name), MirrorWriter(settings)
-    writer.prepare(warehouse)
-    _write(warehouse, writer, feed("c", after=order_row(1), lsn=10))
+    _write(warehouse, mirror_writer, feed("c", after=order_row(1), lsn=10))
     assert _types(warehouse, unique_name)["items"] == "integer"
     widened = order_row(
         2, items=3_000_000_000, status="s" * 150, amount=decimal_bytes("123456789012.3456", 4)
     )
-    stats = _write(warehouse, writer, feed("c", after=widened, lsn=20, fields=WIDER))
+    stats = _write(warehouse, mirror_writer, feed("c", after=widened, lsn=20, fields=WIDER))
     assert stats.rows_written == 1
     types = _types(warehouse, unique_name)
     assert (types["items"], types["status"], types["amount"]) == (
@@ -269,24 +263,24 @@ def test_a_widened_source_column_widens_the_mirror_column(
     assert rows == [(1, 3, 4, "1234.5000"), (2, 3_000_000_000, 150, "123456789012.3456")]
     # The deleted-keys table follows a widened key column too.
     bigger_key = _with_fields(id={**_source_type("string", "TEXT"), "optional": False})
-    _write(warehouse, writer, feed("c", after=order_row("A-3"), lsn=30, fields=bigger_key))
-    _write(warehouse, writer, feed("d", before={"id": "A-3"}, lsn=40, fields=bigger_key))
+    _write(warehouse, mirror_writer, feed("c", after=order_row("A-3"), lsn=30, fields=bigger_key))
+    _write(warehouse, mirror_writer, feed("d", before={"id": "A-3"}, lsn=40, fields=bigger_key))
     assert _types(warehouse, unique_name)["id"] == "text"
     assert _types(warehouse, "headwater", f"deleted_{unique_name}__orders")["id"] == "text"
     assert [row[0] for row in _rows(warehouse, unique_name)] == ["1", "2"]
 
 
 def test_a_narrower_type_leaves_the_wider_mirror_column(
-    settings: Settings, warehouse: psycopg.Connection, unique_name: str
+    warehouse: psycopg.Connection, feed: CdcFeed, mirror_writer: MirrorWriter, unique_name: str
 ) -> None:
-    feed, writer = CdcFeed(unique_name), MirrorWriter(settings)
-    writer.prepare(warehouse)
     _write(
-        warehouse, writer, feed("c", after=order_row(1, items=5_000_000_000), lsn=10, fields=WIDER)
+        warehouse,
+        mirror_writer,
+        feed("c", after=order_row(1, items=5_000_000_000), lsn=10, fields=WIDER),
     )
     # A replay of changes made before the source widened the column: still int4, varchar(20).
-    _write(warehouse, writer, feed("u", after=order_row(1, items=7), lsn=5))
-    _write(warehouse, writer, feed("c", after=order_row(2, items=8), lsn=20))
+    _write(warehouse, mirror_writer, feed("u", after=order_row(1, items=7), lsn=5))
+    _write(warehouse, mirror_writer, feed("c", after=order_row(2, items=8), lsn=20))
     types = _types(warehouse, unique_name)
     assert (types["items"], types["status"]) == ("bigint", "character varying(200)")
     rows = warehouse.execute(f'SELECT id, items FROM "{unique_name}".src_orders ORDER BY id')
@@ -294,17 +288,15 @@ def test_a_narrower_type_leaves_the_wider_mirror_column(
 
 
 def test_a_type_no_wider_type_holds_turns_the_column_into_text(
-    settings: Settings, warehouse: psycopg.Connection, unique_name: str
+    warehouse: psycopg.Connection, feed: CdcFeed, mirror_writer: MirrorWriter, unique_name: str
 ) -> None:
-    feed, writer = CdcFeed(unique_name), MirrorWriter(settings)
-    writer.prepare(warehouse)
-    _write(warehouse, writer, feed("c", after=order_row(1), lsn=10))
+    _write(warehouse, mirror_writer, feed("c", after=order_row(1), lsn=10))
     as_text = _with_fields(
         quantity=_source_type("string", "TEXT"), is_gift=_source_type("string", "TEXT")
     )
     _write(
         warehouse,
-        writer,
+        mirror_writer,
         feed(
             "c", after=order_row(2, quantity="two boxes", is_gift="maybe"), lsn=20, fields=as_text
         ),
@@ -318,13 +310,11 @@ def test_a_type_no_wider_type_holds_turns_the_column_into_text(
 
 
 def test_a_dropped_source_column_is_null_in_every_row_written_after(
-    settings: Settings, warehouse: psycopg.Connection, unique_name: str
+    warehouse: psycopg.Connection, feed: CdcFeed, mirror_writer: MirrorWriter, unique_name: str
 ) -> None:
-    feed, writer = CdcFeed(unique_name), MirrorWriter(settings)
-    writer.prepare(warehouse)
     _write(
         warehouse,
-        writer,
+        mirror_writer,
         feed("c", after=order_row(1, notes="one"), lsn=10)
         + feed("c", after=order_row(2, notes="two"), lsn=20),
     )
@@ -333,7 +323,7 @@ def test_a_dropped_source_column_is_null_in_every_row_written_after(
     new = {k: v for k, v in order_row(3).items() if k != "notes"}
     _write(
         warehouse,
-        writer,
+        mirror_writer,
         feed("u", after=row, lsn=30, fields=without_notes)
         + feed("c", after=new, lsn=40, fields=without_notes),
     )
@@ -360,7 +350,11 @@ def source(settings: Settings, unique_name: str) -> Iterator[psycopg.Connection]
 
 
 def test_a_row_first_seen_through_an_update_is_completed_from_the_source(
-    settings: Settings, warehouse: psycopg.Connection, source: psycopg.Connection, unique_name: str
+    warehouse: psycopg.Connection,
+    source: psycopg.Connection,
+    feed: CdcFeed,
+    mirror_writer: MirrorWriter,
+    unique_name: str,
 ) -> None:
     big = "ü" * 9000
     source.execute(
@@ -368,17 +362,15 @@ def test_a_row_first_seen_through_an_update_is_completed_from_the_source(
         """(1, 'shipped', %s, '{"tags": ["a"]}'), (2, 'paid', 'two', NULL)""",
         (big,),
     )
-    feed, writer = CdcFeed(unique_name), MirrorWriter(settings)
-    writer.prepare(warehouse)
     # The mirror has row 2 already: its unchanged columns keep their value, no source read.
-    _write(warehouse, writer, feed("c", after=order_row(2, notes="two"), lsn=50))
+    _write(warehouse, mirror_writer, feed("c", after=order_row(2, notes="two"), lsn=50))
     unknown = {"notes": UNAVAILABLE, "metadata": UNAVAILABLE}
     batch = [
         *feed("u", after=order_row(1, status="shipped", **unknown), lsn=200),  # first seen
         *feed("u", after=order_row(2, status="paid", **unknown), lsn=210),
         *feed("u", after=order_row(3, **unknown), lsn=220),  # deleted at the source since
     ]
-    stats = _write(warehouse, writer, batch)
+    stats = _write(warehouse, mirror_writer, batch)
     # Row 1 completed from the source; row 3 superseded by its delete, still on its way.
     assert (stats.rows_written, stats.rows_completed, stats.skipped_by_version) == (2, 1, 1)
     rows = warehouse.execute(
@@ -390,15 +382,14 @@ def test_a_row_first_seen_through_an_update_is_completed_from_the_source(
         (2, "paid", "two", "ß", 210),  # the values the mirror had, not read from the source
     ]
     # Row 3's delete arrives later in the stream; the mirror never held it with NULLs.
-    _write(warehouse, writer, feed("d", before={"id": 3}, lsn=230))
+    _write(warehouse, mirror_writer, feed("d", before={"id": 3}, lsn=230))
     assert [row[0] for row in _rows(warehouse, unique_name)] == [1, 2]
 
 
 def test_without_a_source_an_incomplete_row_is_dead_lettered_not_written(
-    settings: Settings, warehouse: psycopg.Connection, unique_name: str
+    settings: Settings, warehouse: psycopg.Connection, feed: CdcFeed, unique_name: str
 ) -> None:
-    no_source = settings.model_copy(update={"source": DatabaseSettings()})
-    feed, writer = CdcFeed(unique_name), MirrorWriter(no_source)
+    writer = MirrorWriter(settings.model_copy(update={"source": DatabaseSettings()}))
     writer.prepare(warehouse)
     batch = [
         *feed("c", after=order_row(1), lsn=10),

@@ -9,32 +9,20 @@ analyst's query holds gives up after ``HEADWATER_SINK__DDL_LOCK_TIMEOUT_S`` and 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import psycopg
 import pytest
 
-from headwater.kafka.clients import make_admin, make_producer
-from headwater.kafka.topics import TopicSpec, ensure_topics
+from headwater.kafka.clients import make_producer
 from headwater.settings import Settings
 from sinks.base import SinkRecord
 from sinks.cdc.mirror import MirrorWriter
-from sinks.dlq import DLQ_TOPIC
 from sinks.runner import SinkRunner
 from sinks.schema_changes import TableLocked
 from tests.conftest import wait_for
 from tests.support.debezium import ORDER_FIELDS, order_row
 from tests.support.mirror import CdcFeed, write_batch
 from tests.support.running import Worker
-
-
-@pytest.fixture
-def topic(settings: Settings, unique_name: str) -> Iterator[str]:
-    name = f"test.mirror.{unique_name}"
-    ensure_topics(make_admin(settings.kafka), [TopicSpec(name, 1, 1, {})])
-    ensure_topics(make_admin(settings.kafka), [TopicSpec(DLQ_TOPIC, 1, 1, {})])
-    yield name
-    make_admin(settings.kafka).delete_topics([name])
 
 
 def _produce(settings: Settings, topic: str, records: list[SinkRecord]) -> None:
@@ -54,9 +42,8 @@ def _stored_offset(warehouse: psycopg.Connection, runner: SinkRunner, topic: str
 
 
 def test_a_new_mirror_survives_a_refused_record_in_its_first_batch(
-    settings: Settings, warehouse: psycopg.Connection, topic: str, unique_name: str
+    settings: Settings, warehouse: psycopg.Connection, topic: str, feed: CdcFeed, unique_name: str
 ) -> None:
-    feed = CdcFeed(unique_name)
     records = [
         *feed("c", after=order_row(1), lsn=10),
         *feed("c", after=order_row(2, notes="nul\x00byte"), lsn=20),  # text holds no NUL
@@ -83,11 +70,13 @@ def test_a_new_mirror_survives_a_refused_record_in_its_first_batch(
 
 
 def test_a_ddl_gives_up_its_lock_wait_and_succeeds_once_the_lock_is_gone(
-    settings: Settings, warehouse: psycopg.Connection, unique_name: str
+    settings: Settings,
+    warehouse: psycopg.Connection,
+    feed: CdcFeed,
+    mirror_writer: MirrorWriter,
+    unique_name: str,
 ) -> None:
-    feed, writer = CdcFeed(unique_name), MirrorWriter(settings)
-    writer.prepare(warehouse)
-    write_batch(warehouse, writer, feed("c", after=order_row(1), lsn=10))
+    write_batch(warehouse, mirror_writer, feed("c", after=order_row(1), lsn=10))
     wider = [*ORDER_FIELDS, {"type": "string", "optional": True, "field": "coupon"}]
     coupon = feed("c", after=order_row(2, coupon="BF"), lsn=20, fields=wider)
     assert settings.warehouse.dsn is not None
@@ -95,7 +84,7 @@ def test_a_ddl_gives_up_its_lock_wait_and_succeeds_once_the_lock_is_gone(
         analyst.execute(f'SELECT count(*) FROM "{unique_name}".src_orders')  # holds ACCESS SHARE
         started = time.monotonic()
         with pytest.raises(TableLocked, match="lock"):
-            write_batch(warehouse, writer, coupon, lock_timeout_s=0.5)
+            write_batch(warehouse, mirror_writer, coupon, lock_timeout_s=0.5)
         assert time.monotonic() - started < 5
         # Neither the batch's rows nor its column were written meanwhile.
         columns = warehouse.execute(
@@ -106,7 +95,9 @@ def test_a_ddl_gives_up_its_lock_wait_and_succeeds_once_the_lock_is_gone(
         assert columns == []
         assert warehouse.execute(f'SELECT id FROM "{unique_name}".src_orders').fetchall() == [(1,)]
         warehouse.rollback()
-    write_batch(warehouse, writer, coupon)  # the analyst's transaction ended: the lock is free
+    write_batch(
+        warehouse, mirror_writer, coupon
+    )  # the analyst's transaction ended: the lock is free
     rows = warehouse.execute(
         f'SELECT id, coupon FROM "{unique_name}".src_orders ORDER BY id'
     ).fetchall()
