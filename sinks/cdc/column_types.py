@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
 #: PostgreSQL's spellings of the types, as ``format_type`` and the processor write them.
 _ALIASES = {
@@ -95,6 +96,7 @@ class ColumnType:
 TEXT = ColumnType("text")
 
 
+@cache  # a few dozen spellings, read for every column of every change
 def parse_type(spelling: str) -> ColumnType:
     """A type as the processor (``int4``) or ``format_type`` (``integer``) spells it."""
     found = _SPELLING.match(spelling.strip().lower())

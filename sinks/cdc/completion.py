@@ -62,6 +62,8 @@ def complete_new_rows(
 ) -> Completion:
     """Fill the staged new rows' unchanged columns from the source (``new_row``: the
     condition, on staging alias ``s``, that the upsert inserts the row)."""
+    if not any(change.unchanged for change in changes):
+        return Completion()
     incomplete = [
         row
         for (row,) in connection.execute(

@@ -88,7 +88,11 @@ def load_mirror(
 def schema_changes(mirror: MirrorTable, changes: list[Change]) -> list[SchemaChange]:
     """The DDL the changes need first: create the mirror, add columns, widen columns."""
     wanted: dict[str, ColumnType] = {}
+    previous: dict[str, str] | None = None
     for change in changes:
+        if change.types == previous:
+            continue  # the changes of a table mostly have the same columns: read them once
+        previous = change.types
         for name, spelling in change.types.items():
             incoming = parse_type(spelling)
             wanted[name] = common_type(wanted[name], incoming) if name in wanted else incoming
