@@ -9,10 +9,13 @@ from typing import Any
 
 import psycopg
 import pytest
+from pydantic import SecretStr
 
 from headwater.settings import DatabaseSettings, Settings
 from sinks.base import SinkRecord, WriteStats
 from sinks.cdc.mirror import MirrorWriter
+from sinks.cdc.source_rows import SourceUnavailable
+from sinks.runner import WAREHOUSE_OUTAGE
 from stream_processors.cdc.columns import UNAVAILABLE
 from tests.support.debezium import ORDER_FIELDS, decimal_bytes, order_row
 from tests.support.mirror import CdcFeed, write_batch
@@ -401,3 +404,15 @@ def test_without_a_source_an_incomplete_row_is_dead_lettered_not_written(
     assert "HEADWATER_SOURCE__DSN" in stats.rejects[0].reason
     assert "notes" in stats.rejects[0].reason
     assert [row[0] for row in _rows(warehouse, unique_name)] == [1]
+
+
+def test_an_unreachable_source_is_waited_out_not_dead_lettered(
+    settings: Settings, warehouse: psycopg.Connection, feed: CdcFeed, unique_name: str
+) -> None:
+    away = DatabaseSettings(dsn=SecretStr("postgresql://nobody@127.0.0.1:9/app"))
+    writer = MirrorWriter(settings.model_copy(update={"source": away}))
+    writer.prepare(warehouse)
+    with pytest.raises(SourceUnavailable, match="cannot connect to the source"):
+        _write(warehouse, writer, feed("u", after=order_row(1, notes=UNAVAILABLE), lsn=20))
+    assert issubclass(SourceUnavailable, WAREHOUSE_OUTAGE)  # the runner waits it out
+    assert _rows(warehouse, unique_name) == []
