@@ -28,7 +28,7 @@ from psycopg import sql
 
 from headwater.cdc_row import Change
 from headwater.errors import Terminal
-from sinks.cdc.source_rows import SourceRows
+from sinks.cdc.source_rows import SourceRead, SourceRows
 from sinks.cdc.tables import MirrorTable
 
 log = logging.getLogger(__name__)
@@ -82,6 +82,7 @@ def complete_new_rows(
             mirror.primary_key,
             [changes[row].key for row in incomplete],
             columns,
+            frozenset(c for c in columns if mirror.columns[c].base == "jsonb"),
         )
     except Terminal as error:
         _remove(connection, staging, incomplete)
@@ -112,58 +113,63 @@ def _fill(
     connection: psycopg.Connection,
     mirror: MirrorTable,
     staging: sql.Identifier,
-    found: list[tuple[tuple[object, ...], str | None, str | None]],
+    found: SourceRead,
     columns: list[str],
     rows: list[int],
 ) -> list[int]:
-    """Copy what the source has into the staged rows; the rows it had."""
+    """Copy what the source has into the staged rows' unchanged columns; the rows it had.
+
+    A column the source no longer has is NULL, as in every row written after a drop.
+    """
     read = sql.Identifier("stage_source")
     key = list(mirror.primary_key)
     connection.execute(
-        sql.SQL("CREATE TEMP TABLE {} ({}, _column text, _value text)").format(
+        sql.SQL("CREATE TEMP TABLE {} ({})").format(
             read,
             sql.SQL(", ").join(
-                sql.SQL("{} {}").format(sql.Identifier(k), sql.SQL(mirror.columns[k].sql))
-                for k in key
+                [
+                    *(
+                        sql.SQL("{} {}").format(sql.Identifier(k), sql.SQL(mirror.columns[k].sql))
+                        for k in key
+                    ),
+                    *(sql.SQL("{} text").format(sql.Identifier(c)) for c in found.columns),
+                ]
             ),
         )
     )
     with connection.cursor() as cursor:
-        statement = sql.SQL("COPY {} ({}, _column, _value) FROM STDIN").format(
-            read, sql.SQL(", ").join(map(sql.Identifier, key))
+        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            read, sql.SQL(", ").join(map(sql.Identifier, [*key, *found.columns]))
         )
         with cursor.copy(statement) as copy:
-            for values, name, text in found:
-                copy.write_row((*values, name, text))
-    match = sql.SQL(" AND ").join(sql.SQL("s.{k} = r.{k}").format(k=sql.Identifier(k)) for k in key)
-    for name in columns:
-        connection.execute(
-            sql.SQL(
-                "UPDATE {staging} AS s SET {c} = r._value::{type} FROM {read} AS r "
-                "WHERE {match} AND r._column = {name} AND {name} = ANY(s.{unchanged}) "
-                "AND s.{row} = ANY(%s)"
-            ).format(
-                staging=staging,
-                c=sql.Identifier(name),
-                type=sql.SQL(mirror.columns[name].sql),
-                read=read,
-                match=match,
-                name=sql.Literal(name),
-                unchanged=sql.Identifier(UNCHANGED),
-                row=sql.Identifier(ROW),
-            ),
-            (rows,),
+            for row in found.rows:
+                copy.write_row(row)
+    assignments = [
+        sql.SQL("{c} = CASE WHEN {name} = ANY(s.{unchanged}) THEN {value} ELSE s.{c} END").format(
+            c=sql.Identifier(name),
+            name=sql.Literal(name),
+            unchanged=sql.Identifier(UNCHANGED),
+            value=sql.SQL("r.{}::{}").format(
+                sql.Identifier(name), sql.SQL(mirror.columns[name].sql)
+            )
+            if name in found.columns
+            else sql.SQL("NULL"),
         )
+        for name in columns
+    ]
     completed = connection.execute(
         sql.SQL(
-            "UPDATE {staging} AS s SET {unchanged} = '{{}}' WHERE s.{row} = ANY(%s) "
-            "AND EXISTS (SELECT 1 FROM {read} AS r WHERE {match}) RETURNING s.{row}"
+            "UPDATE {staging} AS s SET {assignments}, {unchanged} = '{{}}' FROM {read} AS r "
+            "WHERE {match} AND s.{row} = ANY(%s) RETURNING s.{row}"
         ).format(
             staging=staging,
+            assignments=sql.SQL(", ").join(assignments),
             unchanged=sql.Identifier(UNCHANGED),
-            row=sql.Identifier(ROW),
             read=read,
-            match=match,
+            match=sql.SQL(" AND ").join(
+                sql.SQL("s.{k} = r.{k}").format(k=sql.Identifier(k)) for k in key
+            ),
+            row=sql.Identifier(ROW),
         ),
         (rows,),
     ).fetchall()

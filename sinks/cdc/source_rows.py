@@ -5,16 +5,16 @@ left unchanged TOASTed values out (``sinks/cdc/completion.py``). It connects wit
 ``HEADWATER_SOURCE__DSN`` (a role that may ``SELECT`` the captured tables is enough), in
 read-only sessions bounded by that database's statement and lock timeouts.
 
-Values are read through ``jsonb_each_text(to_jsonb(row))``: every type arrives as one text
-form that casts back to its mirror column's type (bytea as ``\\x...``, arrays and json as
-JSON, timestamps in ISO 8601 with their offset), and a column the source no longer has is
-simply absent.
+Each value is read as the text its mirror column casts back from: ``column::text`` (bytea
+as ``\\x...``, timestamps with their offset, numerics exact), or, for a column the mirror
+keeps as ``jsonb`` (json, jsonb, arrays), ``to_jsonb(column)::text``. A column the source no
+longer has is left out of the read.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -24,14 +24,18 @@ from headwater.errors import ConfigurationError, DependencyUnavailable, Terminal
 from headwater.postgres import connect
 from headwater.settings import DatabaseSettings
 
-log = logging.getLogger(__name__)
-
 #: Keys per query: a long IN list still uses the primary key's index.
 KEYS_PER_QUERY = 500
 
-#: One source row's key values, and one of its columns' name and text (both None when the
-#: row has none of the columns asked for).
-SourceValue = tuple[tuple[Any, ...], str | None, str | None]
+
+@dataclass(frozen=True)
+class SourceRead:
+    """What the source has of the rows asked for."""
+
+    #: the columns asked for that the source still has, in the order of each row's texts
+    columns: list[str]
+    #: one per row found: its key values, then the text of each of ``columns`` (None: NULL)
+    rows: list[tuple[Any, ...]]
 
 
 class SourceUnavailable(DependencyUnavailable):
@@ -56,23 +60,33 @@ class SourceRows:
         key_names: Sequence[str],
         keys: Sequence[tuple[Any, ...]],
         columns: Sequence[str],
-    ) -> list[SourceValue]:
-        """``columns`` of the rows with these keys, one item per row and column found.
-
-        A row the source no longer has gives nothing; a row that has none of ``columns``
-        gives one item with None for name and text.
-        """
-        found: list[SourceValue] = []
+        json_columns: frozenset[str] = frozenset(),
+    ) -> SourceRead:
+        """``columns`` of the rows with these keys (a row the source no longer has is not in
+        the answer); ``json_columns`` are read as JSON text."""
+        qualified = f"{schema}.{table}"
+        existing = self._columns_of(schema, table)
+        present = [c for c in columns if c in existing]
+        rows: list[tuple[Any, ...]] = []
         for start in range(0, len(keys), KEYS_PER_QUERY):
             chunk = keys[start : start + KEYS_PER_QUERY]
-            query = _query(schema, table, key_names, len(chunk))
-            params: list[Any] = [list(columns)]
-            for key in chunk:
-                params.extend(key)
-            for row in self._fetch(query, params, f"{schema}.{table}"):
-                width = len(key_names)
-                found.append((tuple(row[:width]), row[width], row[width + 1]))
-        return found
+            query = _query(schema, table, key_names, present, json_columns, len(chunk))
+            rows += self._fetch(query, [value for key in chunk for value in key], qualified)
+        return SourceRead(present, rows)
+
+    def _columns_of(self, schema: str, table: str) -> set[str]:
+        names = self._fetch(
+            sql.SQL(
+                "SELECT attname FROM pg_attribute "
+                "WHERE attrelid = to_regclass(format('%%I.%%I', %s::text, %s::text)) "
+                "AND attnum > 0 AND NOT attisdropped"
+            ),
+            [schema, table],
+            f"{schema}.{table}",
+        )
+        if not names:
+            raise SourceNotReadable(f"the source has no table {schema}.{table}")
+        return {name for (name,) in names}
 
     def close(self) -> None:
         """Close the connection, if one is open."""
@@ -80,7 +94,9 @@ class SourceRows:
             self._connection.close()
             self._connection = None
 
-    def _fetch(self, query: sql.Composed, params: list[Any], table: str) -> list[tuple[Any, ...]]:
+    def _fetch(
+        self, query: sql.SQL | sql.Composed, params: list[Any], table: str
+    ) -> list[tuple[Any, ...]]:
         try:
             return self._connect().execute(query, params).fetchall()
         except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName) as error:
@@ -105,16 +121,30 @@ class SourceRows:
         except psycopg.OperationalError as error:
             raise SourceUnavailable(f"cannot connect to the source: {error}") from error
         connection.execute("SET default_transaction_read_only = on")
+        connection.execute("SET bytea_output = hex")
         self._connection = connection
         return connection
 
 
-def _query(schema: str, table: str, key_names: Sequence[str], count: int) -> sql.Composed:
+def _query(
+    schema: str,
+    table: str,
+    key_names: Sequence[str],
+    columns: Sequence[str],
+    json_columns: frozenset[str],
+    count: int,
+) -> sql.Composed:
     keys = sql.SQL(", ").join(sql.Identifier("t", name) for name in key_names)
+    texts = [
+        sql.SQL("to_jsonb(t.{})::text" if name in json_columns else "t.{}::text").format(
+            sql.Identifier(name)
+        )
+        for name in columns
+    ]
     one = sql.SQL("({})").format(sql.SQL(", ").join(sql.Placeholder() * len(key_names)))
-    wanted = sql.SQL(", ").join([one] * count)
-    return sql.SQL(
-        "SELECT {keys}, j.key, j.value FROM {table} AS t "
-        "LEFT JOIN LATERAL (SELECT key, value FROM jsonb_each_text(to_jsonb(t)) "
-        "WHERE key = ANY(%s)) AS j ON true WHERE ({keys}) IN ({wanted})"
-    ).format(keys=keys, table=sql.Identifier(schema, table), wanted=wanted)
+    return sql.SQL("SELECT {} FROM {} AS t WHERE ({}) IN ({})").format(
+        sql.SQL(", ").join([keys, *texts]),
+        sql.Identifier(schema, table),
+        keys,
+        sql.SQL(", ").join([one] * count),
+    )

@@ -3,6 +3,7 @@ and source schema changes (a widened or changed column type, a dropped column)."
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -346,7 +347,7 @@ def source(settings: Settings, unique_name: str) -> Iterator[psycopg.Connection]
         connection.execute(f'CREATE SCHEMA "{unique_name}"')
         connection.execute(
             f'CREATE TABLE "{unique_name}".orders '
-            "(id bigint PRIMARY KEY, status varchar(20), notes text, metadata jsonb)"
+            "(id bigint PRIMARY KEY, status varchar(20), notes text, metadata jsonb, blob bytea)"
         )
         yield connection
         connection.execute(f'DROP SCHEMA "{unique_name}" CASCADE')
@@ -361,7 +362,7 @@ def test_a_row_first_seen_through_an_update_is_completed_from_the_source(
 ) -> None:
     big = "ü" * 9000
     source.execute(
-        f'INSERT INTO "{unique_name}".orders VALUES '
+        f'INSERT INTO "{unique_name}".orders (id, status, notes, metadata) VALUES '
         """(1, 'shipped', %s, '{"tags": ["a"]}'), (2, 'paid', 'two', NULL)""",
         (big,),
     )
@@ -387,6 +388,33 @@ def test_a_row_first_seen_through_an_update_is_completed_from_the_source(
     # Row 3's delete arrives later in the stream; the mirror never held it with NULLs.
     _write(warehouse, mirror_writer, feed("d", before={"id": 3}, lsn=230))
     assert [row[0] for row in _rows(warehouse, unique_name)] == [1, 2]
+
+
+def test_completed_values_are_the_source_values_of_every_type(
+    warehouse: psycopg.Connection,
+    source: psycopg.Connection,
+    feed: CdcFeed,
+    mirror_writer: MirrorWriter,
+    unique_name: str,
+) -> None:
+    source.execute(
+        f'INSERT INTO "{unique_name}".orders (id, notes, metadata, blob) VALUES '
+        """(4, NULL, '"just a string"', '\\x00ff'), (5, 'five', NULL, NULL)"""
+    )
+    with_blob = [*ORDER_FIELDS, {**_source_type("bytes", "BYTEA"), "field": "blob"}]
+    placeholder = base64.b64encode(UNAVAILABLE.encode()).decode()
+    unknown = {"notes": UNAVAILABLE, "metadata": UNAVAILABLE, "blob": placeholder}
+    stats = _write(
+        warehouse,
+        mirror_writer,
+        feed("u", after=order_row(4, **unknown), lsn=10, fields=with_blob)
+        + feed("u", after=order_row(5, **unknown), lsn=20, fields=with_blob),
+    )
+    assert stats.rows_completed == 2
+    rows = warehouse.execute(
+        f'SELECT id, notes, metadata::text, blob FROM "{unique_name}".src_orders ORDER BY id'
+    ).fetchall()
+    assert rows == [(4, None, '"just a string"', b"\x00\xff"), (5, "five", None, None)]
 
 
 def test_without_a_source_an_incomplete_row_is_dead_lettered_not_written(
