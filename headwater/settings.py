@@ -200,6 +200,11 @@ class SinkSettings(_Section):
     cdc_topics: str = Field(
         default=r"^norm\.cdc\..*", description="regex of the topics the CDC mirror sink reads"
     )
+    ddl_lock_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="longest wait of a mirror's CREATE/ALTER for its table lock (then retried)",
+    )
 
 
 class FacebookSettings(_Section):

@@ -182,7 +182,7 @@ class Sink:
     name: str
     #: what it maintains, for ``--help`` and the docs
     summary: str
-    #: ``() -> sinks.base.BatchWriter``
+    #: ``(Settings) -> sinks.base.BatchWriter``
     writer: Ref
     #: its metrics port: the base port plus this offset
     port_offset: int

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from headwater.settings import Settings
 from sinks.upsert import TableSpec, VersionedUpsertWriter
 
 AD_PERFORMANCE_DAILY = TableSpec(
@@ -13,6 +14,6 @@ AD_PERFORMANCE_DAILY = TableSpec(
 )
 
 
-def ads_writer() -> VersionedUpsertWriter:
+def ads_writer(_settings: Settings) -> VersionedUpsertWriter:
     """The writer of the ad performance table."""
     return VersionedUpsertWriter("ad-performance", AD_PERFORMANCE_DAILY)

@@ -7,6 +7,7 @@ transaction, so rows and offsets commit together or not at all.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -40,6 +41,30 @@ class WarehouseUnavailable(Transient):
 
 
 @dataclass(frozen=True)
+class SchemaChange:
+    """One DDL step a batch needs before it can be written: which table, what, and how."""
+
+    table: str
+    description: str
+    apply: Callable[[psycopg.Connection], None]
+
+
+class SchemaChangeRequired(Transient):
+    """Raised by ``write`` before it wrote anything: the batch needs ``changes`` first.
+
+    DDL never runs inside the batch transaction: a batch rolled back (a refused record, an
+    outage) would take a created table or an added column with it, and the table's lock
+    would be held until the batch commits. The runner applies the changes, each in a short
+    transaction of its own with a bounded lock wait, then writes the batch again
+    (``sinks/schema_changes.py``).
+    """
+
+    def __init__(self, changes: list[SchemaChange]) -> None:
+        self.changes = changes
+        super().__init__("; ".join(f"{c.table}: {c.description}" for c in changes))
+
+
+@dataclass(frozen=True)
 class SinkRecord:
     """One consumed Kafka message."""
 
@@ -67,6 +92,9 @@ class WriteStats:
 
     rows_written: int = 0
     rows_deleted: int = 0
+    #: rows of ``rows_written`` whose missing values were read from the source (CDC: a row
+    #: first seen through an update that left its unchanged TOASTed values out)
+    rows_completed: int = 0
     skipped_by_version: int = 0
     filtered: int = 0
     rejects: list[Reject] = field(default_factory=list)
@@ -82,4 +110,7 @@ class BatchWriter(Protocol):
         """Create the writer's own tables; called once at start, idempotent."""
 
     def write(self, connection: psycopg.Connection, batch: list[SinkRecord]) -> WriteStats:
-        """Stage and merge the batch; must not commit (the runner does, with the offsets)."""
+        """Stage and merge the batch; must not commit (the runner does, with the offsets).
+
+        A batch that needs DDL first raises :class:`SchemaChangeRequired` before writing.
+        """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from headwater.settings import Settings
 from sinks.upsert import TableSpec, VersionedUpsertWriter
 
 APP_EVENTS = TableSpec(
@@ -13,6 +14,6 @@ APP_EVENTS = TableSpec(
 )
 
 
-def events_writer() -> VersionedUpsertWriter:
+def events_writer(_settings: Settings) -> VersionedUpsertWriter:
     """The writer of the app events table."""
     return VersionedUpsertWriter("app-events", APP_EVENTS, insert_only=True)

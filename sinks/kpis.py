@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from headwater.settings import Settings
 from sinks.upsert import TableSpec, VersionedUpsertWriter
 
 CAMPAIGN_KPIS_DAILY = TableSpec(
@@ -13,6 +14,6 @@ CAMPAIGN_KPIS_DAILY = TableSpec(
 )
 
 
-def kpis_writer() -> VersionedUpsertWriter:
+def kpis_writer(_settings: Settings) -> VersionedUpsertWriter:
     """The writer of the campaign KPI table."""
     return VersionedUpsertWriter("kpis", CAMPAIGN_KPIS_DAILY)

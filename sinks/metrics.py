@@ -7,7 +7,7 @@ from prometheus_client import Counter, Gauge, Histogram
 BATCHES = Counter("headwater_sink_batches", "Batches committed to the warehouse", ["sink"])
 ROWS = Counter(
     "headwater_sink_rows", "Rows changed in the warehouse", ["sink", "action"]
-)  # action: written, deleted
+)  # action: written, deleted, completed (written with values read from the source)
 RECORDS = Counter("headwater_sink_records", "Records consumed", ["sink", "outcome"])
 SKIPPED_BY_VERSION = Counter(
     "headwater_sink_skipped_by_version",

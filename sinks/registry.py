@@ -12,5 +12,5 @@ from sinks.base import BatchWriter
 def writer_and_topics(name: str, settings: Settings) -> tuple[BatchWriter, list[str]]:
     """The writer and the topics (or the one topic regex) of a sink; KeyError if unknown."""
     entry = sink(name)
-    factory: Callable[[], BatchWriter] = load(entry.writer)
-    return factory(), entry.topics(settings)
+    factory: Callable[[Settings], BatchWriter] = load(entry.writer)
+    return factory(settings), entry.topics(settings)

@@ -20,7 +20,7 @@ from confluent_kafka import (
     TopicPartition,
 )
 
-from headwater.errors import ConfigurationError
+from headwater.errors import ConfigurationError, DependencyUnavailable
 from headwater.kafka.clients import make_consumer, make_producer, message_headers
 from headwater.postgres import connect
 from headwater.settings import Settings
@@ -36,6 +36,7 @@ from sinks.base import (
 )
 from sinks.offsets import OffsetStore
 from sinks.rejects import DeadLettersNotAcknowledged, RejectOutbox
+from sinks.schema_changes import write_after_schema_changes
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,8 @@ WAREHOUSE_OUTAGE = (
     psycopg.errors.UniqueViolation,  # another writer inserted the key meanwhile
     psycopg.errors.SerializationFailure,
     psycopg.errors.DeadlockDetected,
-    WarehouseUnavailable,
+    WarehouseUnavailable,  # a DDL that gave up waiting for its table's lock included
+    DependencyUnavailable,  # another database the writer reads (the CDC sink: the source)
 )
 #: The longest wait between two tries, in seconds.
 MAX_BACKOFF_S = 5.0
@@ -301,11 +303,16 @@ class SinkRunner:
         for record in batch:
             key = (record.topic, record.partition)
             next_offsets[key] = max(next_offsets.get(key, 0), record.offset + 1)
-        with connection.transaction():
-            stats = self._write_around_refusals(connection, batch)
-            self.rejects.add(connection, stats.rejects)  # published once this commits
-            self.offsets.save(connection, next_offsets)
-        return stats
+
+        def write() -> WriteStats:
+            with connection.transaction():
+                stats = self._write_around_refusals(connection, batch)
+                self.rejects.add(connection, stats.rejects)  # published once this commits
+                self.offsets.save(connection, next_offsets)
+            return stats
+
+        # The DDL the batch needs runs first, outside its transaction (sinks/schema_changes.py).
+        return write_after_schema_changes(connection, write, self.settings.sink.ddl_lock_timeout_s)
 
     def _write_around_refusals(
         self, connection: psycopg.Connection, batch: list[SinkRecord]
@@ -376,6 +383,7 @@ class SinkRunner:
         metrics.FLUSH_SECONDS.labels(sink).observe(seconds)
         metrics.ROWS.labels(sink, "written").inc(stats.rows_written)
         metrics.ROWS.labels(sink, "deleted").inc(stats.rows_deleted)
+        metrics.ROWS.labels(sink, "completed").inc(stats.rows_completed)
         metrics.SKIPPED_BY_VERSION.labels(sink).inc(stats.skipped_by_version)
         metrics.RECORDS.labels(sink, "rejected").inc(len(stats.rejects))
         metrics.RECORDS.labels(sink, "filtered").inc(stats.filtered)

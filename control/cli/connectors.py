@@ -150,16 +150,26 @@ def delete(settings: Settings, drop_slot: bool) -> None:
 
 @connectors.command()
 @click.argument("tables", nargs=-1, required=True)
+@click.option(
+    "--where",
+    metavar="CONDITION",
+    help='Re-read only the rows matching this SQL condition, e.g. "id IN (7, 9)".',
+)
 @pass_settings
-def snapshot(settings: Settings, tables: tuple[str, ...]) -> None:
-    """Ask the running connector for an incremental snapshot of captured TABLES."""
+def snapshot(settings: Settings, tables: tuple[str, ...], where: str | None) -> None:
+    """Re-read captured TABLES through the connector's signaling table (incrementally).
+
+    Their current rows flow through the cdc.* topics like changes: the mirror gets the rows
+    it lacks (a row it has is left as it is).
+    """
     unknown = [table for table in tables if table not in settings.cdc.tables]
     if unknown:
         raise click.BadParameter(
             f"{', '.join(unknown)} not in HEADWATER_CDC__TABLES", param_hint="TABLES"
         )
-    signal = request_incremental_snapshot(settings, list(tables))
-    click.echo(f"incremental snapshot of {', '.join(tables)} requested (signal {signal})")
+    signal = request_incremental_snapshot(settings, list(tables), where)
+    rows = f" (rows where {where})" if where else ""
+    click.echo(f"incremental snapshot of {', '.join(tables)}{rows} requested (signal {signal})")
 
 
 @connectors.command()

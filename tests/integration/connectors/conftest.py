@@ -216,3 +216,29 @@ def sandbox(settings: Settings) -> Iterator[CdcSandbox]:
         yield box
     finally:
         box.cleanup(box.settings("customers", "orders"))
+
+
+@pytest.fixture
+def warehouse(settings: Settings, sandbox: CdcSandbox) -> Iterator[psycopg.Connection]:
+    """A warehouse connection; the mirrors of the sandbox's tables (its schema there, and
+    their deleted-keys tables) are dropped after the test."""
+    assert settings.warehouse.dsn is not None
+    with psycopg.connect(settings.warehouse.dsn.get_secret_value()) as connection:
+        yield connection
+        connection.rollback()
+        connection.execute(f'DROP SCHEMA IF EXISTS "{sandbox.schema}" CASCADE')
+        deleted = connection.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'headwater' "
+            "AND starts_with(tablename, %s)",
+            (f"deleted_{sandbox.schema}__",),
+        ).fetchall()
+        for (table,) in deleted:
+            connection.execute(f'DROP TABLE headwater."{table}"')
+        if connection.execute("SELECT to_regclass('headwater.cdc_truncations')").fetchone() != (
+            None,
+        ):
+            connection.execute(
+                "DELETE FROM headwater.cdc_truncations WHERE starts_with(mirror, %s)",
+                (f"{sandbox.schema}.",),
+            )
+        connection.commit()

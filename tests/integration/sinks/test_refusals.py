@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import psycopg
-import pytest
 from confluent_kafka import TopicPartition
 
-from headwater.kafka.clients import make_admin, make_consumer, make_producer
-from headwater.kafka.topics import TopicSpec, ensure_topics
+from headwater.kafka.clients import make_consumer, make_producer
 from headwater.settings import Settings
 from sinks import ads, events
 from sinks.dlq import DLQ_TOPIC
@@ -30,15 +27,6 @@ from tests.support.norm_records import ad_value, app_event_value
 from tests.support.running import Worker
 
 GOOD = 40
-
-
-@pytest.fixture
-def topic(settings: Settings, unique_name: str) -> Iterator[str]:
-    name = f"test.refusals.{unique_name}"
-    ensure_topics(make_admin(settings.kafka), [TopicSpec(name, 1, 1, {})])
-    ensure_topics(make_admin(settings.kafka), [TopicSpec(DLQ_TOPIC, 1, 1, {})])
-    yield name
-    make_admin(settings.kafka).delete_topics([name])
 
 
 def _produce(settings: Settings, topic: str, values: list[bytes]) -> None:

@@ -33,7 +33,7 @@ def test_a_source_names_its_producer_and_normalizer_in_their_rooms(source: ApiSo
 @pytest.mark.parametrize("entry", SINKS, ids=lambda s: s.name)
 def test_a_sink_names_its_writer_in_the_sinks_room(entry: Sink) -> None:
     assert entry.writer.startswith("sinks.")
-    assert load(entry.writer)().name == entry.name
+    assert load(entry.writer)(Settings()).name == entry.name
 
 
 def test_services_keep_their_ports_from_release_to_release() -> None:
