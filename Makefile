@@ -5,8 +5,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: help install test test-unit test-integration test-e2e test-reliability lint format demo \
-        stack-up stack-down stack-status clean dashboards bench
+.PHONY: help install test test-unit test-integration test-e2e test-reliability lint record-schemas \
+        format demo stack-up stack-down stack-status clean dashboards bench
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -34,11 +34,15 @@ test-e2e: $(INSTALLED)  ## end-to-end tests
 test-reliability: $(INSTALLED)  ## the fault tier (a stack of its own; HEADWATER_FAULT_SEED replays a schedule)
 	$(BIN)/pytest tests/reliability
 
-lint: $(INSTALLED)  ## ruff (lint + format check), mypy, and the layers (import-linter)
+lint: $(INSTALLED)  ## ruff (lint + format check), mypy, the layers (import-linter), schema compatibility
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/python -m schemas.check
+
+record-schemas: $(INSTALLED)  ## record changed .avsc files in schemas/history (make lint then checks them)
+	$(BIN)/python -m schemas.history record
 
 format: $(INSTALLED)  ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff format .
