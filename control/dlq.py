@@ -18,11 +18,13 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from confluent_kafka import OFFSET_END, Consumer, Message, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from headwater import dlq
+from headwater.avro import read_as_written
 from headwater.dlq import DLQ_PREFIX, dlq_topic, reason_label
 from headwater.errors import ConfigurationError, DependencyUnavailable
 from headwater.kafka.clients import make_admin, make_consumer, make_producer, message_headers
@@ -91,6 +93,12 @@ class DeadLetter:
             )
         except ValueError:
             return None
+
+    def record(self) -> dict[str, Any] | None:
+        """The value as the Avro record it is, read with the writer schema its header names;
+        None when it names none (a JSON value, or no header). Raises what reading it raises
+        (``headwater.avro.DECODE_ERRORS``: an unknown writer schema among them)."""
+        return None if self.value is None else read_as_written(self.value, self.headers)
 
     def original_headers(self) -> list[tuple[str, bytes | None]]:
         """The record's own headers, without the ones the dead-lettering added."""

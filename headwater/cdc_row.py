@@ -6,8 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from headwater.avro import decode
-from schemas import avro_schema
+from headwater.avro import Headers, record_reader
 
 _EPOCH = datetime(1970, 1, 1)
 _EPOCH_UTC = datetime(1970, 1, 1, tzinfo=UTC)
@@ -34,9 +33,10 @@ class Change:
         return tuple(self.values[name] for name in self.primary_key)
 
 
-def decode_change(value: bytes) -> Change:
-    """A ``CdcRow`` as a Change with Python values ready for COPY."""
-    record = decode(avro_schema("norm/cdc_row"), value)
+def decode_change(value: bytes, headers: Headers = ()) -> Change:
+    """A ``CdcRow`` as a Change with Python values ready for COPY, read with the writer schema
+    its headers name (none: the first recorded version, ``headwater/avro.py``)."""
+    record = record_reader("norm/cdc_row")(value, headers)
     change = Change(
         schema=record["source_schema"],
         table=record["source_table"],

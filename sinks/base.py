@@ -13,11 +13,8 @@ from typing import Protocol
 
 import psycopg
 
+from headwater.avro import DECODE_ERRORS as DECODE_ERRORS
 from headwater.errors import Terminal, Transient
-
-#: What decoding a record that is not of its schema raises (fastavro reads past the end, an
-#: index beyond a union or an enum, a date out of range, bytes that are not UTF-8).
-DECODE_ERRORS = (ValueError, KeyError, TypeError, EOFError, IndexError, OverflowError)
 
 
 def is_refusal(error: BaseException) -> bool:

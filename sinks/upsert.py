@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from headwater.avro import decode
+from headwater.avro import RecordReader, UndecodableRecord, WriterSchemas
 from schemas import avro_schema, schema_json
 from sinks.base import DECODE_ERRORS, Reject, SinkRecord, WriteStats
 
@@ -133,20 +133,39 @@ class VersionedUpsertWriter:
         name: str,
         spec: TableSpec,
         insert_only: bool = False,
+        writers: WriterSchemas | None = None,
     ) -> None:
+        """``writers``: the writer schemas records may name (default: the recorded history)."""
         self.name = name
         self.spec = spec
         # immutable facts (events): a key keeps its first version; only the same version
         # normalized anew (a replay after a fix) replaces its values
         self.insert_only = insert_only
-        self._schema = avro_schema(spec.record)
+        # each record read with the schema it was written with, resolved to the current one
+        self._read = RecordReader(avro_schema(spec.record), writers)
 
     def prepare(self, connection: psycopg.Connection) -> None:
-        """Create the table."""
+        """Create the table, or add the columns of the fields its record gained since: NULL
+        in the rows written before (a schema change, ``docs/architecture.md``)."""
         connection.execute(
             sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.spec.schema))
         )
         connection.execute(self.spec.create())
+        existing = {
+            name
+            for (name,) in connection.execute(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = %s AND table_name = %s",
+                (self.spec.schema, self.spec.table),
+            )
+        }
+        for column in self.spec.columns:
+            if column.name not in existing:  # nullable: the table has rows without it
+                connection.execute(
+                    sql.SQL("ALTER TABLE {} ADD COLUMN {} {}").format(
+                        self.spec.identifier, sql.Identifier(column.name), sql.SQL(column.sql_type)
+                    )
+                )
 
     def write(self, connection: psycopg.Connection, batch: list[SinkRecord]) -> WriteStats:
         """Stage the batch's newest version per key, then merge it."""
@@ -158,9 +177,12 @@ class VersionedUpsertWriter:
                 stats.filtered += 1
                 continue
             try:
-                row = decode(self._schema, record.value)  # logical types decode to date, datetime
+                row = self._read(record.value, record.headers)  # dates, datetimes as such
+            except UndecodableRecord as error:
+                stats.rejects.append(Reject(record, error.reason, type(error).__name__))
+                continue
             except DECODE_ERRORS as error:
-                reason = f"not a {self._schema['name']}: {error}"
+                reason = f"not a {self._read.schema['name']}: {error}"
                 stats.rejects.append(Reject(record, reason, type(error).__name__))
                 continue
             key = tuple(row[k] for k in self.spec.key)

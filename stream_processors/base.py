@@ -10,7 +10,7 @@ from it when a partition is assigned (``stream_processors.state``).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from stream_processors.output import Output
@@ -21,13 +21,15 @@ NORMALIZE = "normalize"
 
 @dataclass(frozen=True)
 class Incoming:
-    """One consumed record: where it came from, and its key and value."""
+    """One consumed record: where it came from, its key, value and headers."""
 
     topic: str
     partition: int
     offset: int
     key: bytes | None
     value: bytes | None
+    #: as the consumer gave them (a list of pairs), the writer schema's among them
+    headers: Sequence[tuple[str, bytes | None]] = ()
 
 
 class Stage(ABC):

@@ -24,7 +24,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 from confluent_kafka import (
     OFFSET_BEGINNING,
@@ -199,7 +199,11 @@ class BatchRunner:
             kind, stamp = message.timestamp()
             if kind and stamp > 0:
                 oldest[stage.label] = min(oldest.get(stage.label, stamp), stamp)
-            record = Incoming(topic, partition, offset, message.key(), message.value())
+            # a consumed message's headers are (str, bytes) pairs; taken as they are (cheap)
+            headers = cast("list[tuple[str, bytes | None]] | None", message.headers())
+            record = Incoming(
+                topic, partition, offset, message.key(), message.value(), headers or ()
+            )
             try:
                 outputs = stage.process(record)
             except RejectedRecord as rejected:
@@ -244,7 +248,10 @@ class BatchRunner:
             extra={"stage": stage.name, "reason": reason, "topic": record.topic,
                    "partition": record.partition, "offset": record.offset},
         )  # fmt: skip
-        headers = dlq_headers(stage.label, reason, record.topic, record.partition, record.offset)
+        headers = [  # the record's own headers too: its writer schema, for a replay
+            *dlq_headers(stage.label, reason, record.topic, record.partition, record.offset),
+            *record.headers,
+        ]
         self._produce(
             self._dead_letters[stage.label], record.key, record.value, headers, deliveries
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from datetime import UTC, datetime
 
@@ -9,6 +10,7 @@ import click
 
 from control import dlq
 from control.cli.context import pass_settings
+from headwater.avro import DECODE_ERRORS
 from headwater.settings import Settings
 
 _STAGE = click.option(
@@ -96,9 +98,20 @@ def show(
         )
         click.echo(f"  reason: {letter.reason}")
         click.echo(f"  key:    {_preview(letter.key)}")
-        click.echo(f"  value:  {_preview(letter.value)}")
+        click.echo(f"  value:  {_value(letter)}")
     if shown == 0:
         click.echo("no dead letters")
+
+
+def _value(letter: dlq.DeadLetter) -> str:
+    """An Avro value as the record it holds (JSON), anything else as a preview of its bytes."""
+    try:
+        record = letter.record()
+    except DECODE_ERRORS as error:
+        return f"({error}) {_preview(letter.value)}"
+    if record is None:
+        return _preview(letter.value)
+    return _preview(json.dumps(record, default=str, ensure_ascii=False).encode())
 
 
 def _preview(data: bytes | None, size: int = 200) -> str:

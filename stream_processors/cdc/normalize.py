@@ -22,6 +22,8 @@ from stream_processors.output import Output
 
 INCREMENTAL_SNAPSHOT_VERSION = 0
 _OPERATIONS = {"r": "SNAPSHOT", "c": "INSERT", "u": "UPDATE", "d": "DELETE", "t": "TRUNCATE"}
+_SCHEMA = avro_schema("norm/cdc_row")
+_HEADERS = [(SCHEMA_HEADER, schema_id(_SCHEMA))]
 
 _compiled = CompiledNormalizer()
 
@@ -138,5 +140,4 @@ def _column(field_schema: dict[str, Any], image: dict[str, Any]) -> dict[str, An
 
 
 def _output(topic: str, key: bytes, record: dict[str, Any]) -> Output:
-    schema = avro_schema("norm/cdc_row")
-    return Output(topic, key, encode(schema, record), [(SCHEMA_HEADER, schema_id(schema))])
+    return Output(topic, key, encode(_SCHEMA, record), _HEADERS)

@@ -53,7 +53,7 @@ class OrderContributions(StatefulStage):
         key, value = record.key, record.value
         if value is None or key is None:
             return []  # our tombstone after a DELETE record
-        change = decode_change(value)
+        change = decode_change(value, record.headers)
         if change.op == "TRUNCATE":
             return []
         rows = self._rows.setdefault(record.partition, {})

@@ -10,13 +10,16 @@ idempotent, so a batch redone after a crash or a failed delivery never double-co
 
 from __future__ import annotations
 
-from headwater.avro import decode
+from collections.abc import Callable
+from typing import Any
+
+from headwater.avro import record_reader
 from headwater.settings import Settings
 from headwater.topology import NORM_ADS, NORM_EVENTS, norm_cdc_topic
-from schemas import avro_schema
-from stream_processors.base import Stage, TransformStage
+from stream_processors.base import Incoming, Stage
 from stream_processors.kpis.contributions import (
     Attribution,
+    Contribution,
     contributions_topic,
     from_ad_row,
     from_event,
@@ -34,29 +37,55 @@ def orders_topic(settings: Settings) -> str:
     return norm_cdc_topic(schema, table)
 
 
+class RecordContributions(Stage):
+    """Turns each record of a normalized Avro topic, read with the schema it was written with,
+    into its contribution (or none)."""
+
+    label = STAGE
+
+    def __init__(
+        self,
+        name: str,
+        source: str,
+        record: str,
+        contribution: Callable[[dict[str, Any]], Contribution | None],
+        contributions: str,
+    ) -> None:
+        self.name = name
+        self.sources = (source,)
+        self._read = record_reader(record)
+        self._contribution = contribution
+        self._contributions = contributions
+
+    def process(self, record: Incoming) -> list[Output]:
+        """The record's contribution, keyed by its KPI row."""
+        if record.value is None:
+            return []
+        contribution = self._contribution(self._read(record.value, record.headers))
+        if contribution is None:
+            return []
+        return [contribution_output(self._contributions, contribution)]
+
+
 def stages(settings: Settings) -> list[Stage]:
     """The KPI stages of the processor."""
     attribution = Attribution(settings.kpis)
-    ads_schema = avro_schema("norm/ad_performance_daily")
-    events_schema = avro_schema("norm/app_event")
     contributions = contributions_topic(settings.processor.app_id)
-
-    def ads(_topic: str, _key: bytes | None, value: bytes | None) -> list[Output]:
-        if value is None:
-            return []
-        return [
-            contribution_output(contributions, from_ad_row(decode(ads_schema, value), attribution))
-        ]
-
-    def events(_topic: str, _key: bytes | None, value: bytes | None) -> list[Output]:
-        if value is None:
-            return []
-        contribution = from_event(decode(events_schema, value), attribution)
-        return [] if contribution is None else [contribution_output(contributions, contribution)]
-
     return [
-        TransformStage("kpi_ads", STAGE, [NORM_ADS], ads),
-        TransformStage("kpi_events", STAGE, [NORM_EVENTS], events),
+        RecordContributions(
+            "kpi_ads",
+            NORM_ADS,
+            "norm/ad_performance_daily",
+            lambda row: from_ad_row(row, attribution),
+            contributions,
+        ),
+        RecordContributions(
+            "kpi_events",
+            NORM_EVENTS,
+            "norm/app_event",
+            lambda event: from_event(event, attribution),
+            contributions,
+        ),
         OrderContributions(settings, orders_topic(settings), contributions),
         KpiFold(settings),
     ]

@@ -13,6 +13,11 @@ from stream_processors.events.normalize import to_output as event_output
 
 def ad_value(n: int, spend: str) -> bytes:
     """A normalized Facebook ad row (Avro) of ad ``n`` with this spend."""
+    return ad_output(ad_row(n, spend)).value
+
+
+def ad_row(n: int, spend: str, name: str | None = None) -> dict[str, Any]:
+    """The normalizer's Facebook ad row of ad ``n`` (named ``name``) with this spend."""
     payload = {
         "account_id": "1",
         "account_currency": "EUR",
@@ -31,13 +36,22 @@ def ad_value(n: int, spend: str) -> bytes:
         "fetched_at": "2026-11-21T00:00:00+00:00",
         "payload": payload,
     }
-    row = facebook_row(read_envelope(json.dumps(envelope).encode()), ["purchase"])
-    return ad_output(row).value
+    if name is not None:
+        payload["ad_name"] = name
+    return facebook_row(read_envelope(json.dumps(envelope).encode()), ["purchase"])
 
 
 def app_event_value(n: int, name: str, fetched_at: int = 1_764_000_000_000_000) -> bytes:
     """A normalized app event (Avro) ``e<n>`` called ``name``, as the processor writes it."""
-    event: dict[str, Any] = {
+    return event_output(app_event(n, name, fetched_at)).value
+
+
+def app_event(
+    n: int, name: str, fetched_at: int = 1_764_000_000_000_000, **fields: Any
+) -> dict[str, Any]:
+    """An app event ``e<n>`` called ``name`` as the normalizer makes it; ``fields`` set the
+    optional ones (all None otherwise)."""
+    return {
         "event_id": f"e{n}",
         "account_id": "acc",
         "event_name": name,
@@ -50,5 +64,4 @@ def app_event_value(n: int, name: str, fetched_at: int = 1_764_000_000_000_000) 
         "amount": None,
         "currency": None,
         "fetched_at": fetched_at,
-    }
-    return event_output(event).value
+    } | fields

@@ -18,9 +18,8 @@ from psycopg import sql
 from connectors.debezium_postgres import PROPAGATED_SOURCE_TYPES, render_config
 from connectors.deployment import apply_connector
 from connectors.source_setup import setup_source
-from headwater.avro import decode
+from headwater.avro import record_reader
 from headwater.settings import Settings
-from schemas import avro_schema
 from stream_processors.cdc.columns import sql_type
 from stream_processors.cdc.normalize import normalize
 from tests.integration.connectors.conftest import CdcSandbox, Record
@@ -186,5 +185,5 @@ def test_a_connector_deployed_before_is_updated_and_the_mirror_types_stay(
 def _normalized(record: Record) -> tuple[Any, dict[str, str]]:
     """The processor's output key for a change, and its columns' SQL types."""
     [output] = normalize(json.dumps(record.key).encode(), json.dumps(record.value).encode())
-    row = decode(avro_schema("norm/cdc_row"), output.value or b"")
+    row = record_reader("norm/cdc_row")(output.value or b"", output.headers)
     return json.loads(output.key), {column["name"]: column["sql_type"] for column in row["columns"]}

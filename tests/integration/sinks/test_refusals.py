@@ -8,21 +8,19 @@ Real Kafka and PostgreSQL. The refusals are the real ones: a spend that overflow
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from decimal import Decimal
 from typing import Any
 
 import psycopg
-from confluent_kafka import TopicPartition
 
-from headwater.kafka.clients import make_consumer, make_producer
+from headwater.kafka.clients import make_producer
 from headwater.settings import Settings
 from sinks import ads, events
-from sinks.dlq import DLQ_TOPIC
 from sinks.rejects import TABLE as REJECTS
 from sinks.runner import SinkRunner
 from sinks.upsert import VersionedUpsertWriter
 from tests.conftest import wait_for
+from tests.support.dead_letters import sink_dead_letters
 from tests.support.norm_records import ad_value, app_event_value
 from tests.support.running import Worker
 
@@ -34,26 +32,6 @@ def _produce(settings: Settings, topic: str, values: list[bytes]) -> None:
     for n, value in enumerate(values):
         producer.produce(topic, value, f"k{n}".encode(), headers=[("trace", f"t{n}".encode())])
     assert producer.flush(30) == 0
-
-
-def _dead_letters(settings: Settings, topic: str, expected: int) -> list[dict[str, Any]]:
-    """The dlq.sink records that came from ``topic``, once ``expected`` of them are there."""
-    consumer = make_consumer(settings.kafka, f"read-{uuid.uuid4().hex}")
-    consumer.assign([TopicPartition(DLQ_TOPIC, 0, 0)])
-    _, end = consumer.get_watermark_offsets(TopicPartition(DLQ_TOPIC, 0), timeout=10)
-    found: list[dict[str, Any]] = []
-    position = 0
-    try:
-        while position < end:
-            for message in consumer.consume(500, 1.0):
-                position = message.offset() + 1
-                headers = {k: v.decode() for k, v in message.headers() or [] if v is not None}
-                if headers.get("dlq.source.topic") == topic:
-                    found.append({"key": message.key(), "value": message.value(), **headers})
-    finally:
-        consumer.close()
-    assert len(found) == expected, found
-    return found
 
 
 def _run_until_stored(runner: SinkRunner, warehouse: psycopg.Connection, topic: str) -> None:
@@ -93,7 +71,7 @@ def test_refused_ad_rows_go_to_the_dlq_and_the_rest_lands(
         f'SELECT ad_id, spend FROM "{unique_name}".ad_performance_daily ORDER BY ad_id::int'
     ).fetchall()
     assert landed == [(str(n), Decimal(s)) for n, s in enumerate(spend)]
-    letters = _dead_letters(settings, topic, 2)
+    letters = sink_dead_letters(settings, topic, 2)
     assert [(d["dlq.source.offset"], d["key"], d["trace"]) for d in letters] == [
         ("7", b"k7", "t7"),
         ("31", b"k31", "t31"),
@@ -138,7 +116,7 @@ def test_a_retried_batch_publishes_each_dead_letter_once(
         f'SELECT event_name FROM "{unique_name}".app_events ORDER BY occurred_at'
     ).fetchall()
     assert landed == [(name,) for name in names]
-    letters = _dead_letters(settings, topic, 2)
+    letters = sink_dead_letters(settings, topic, 2)
     assert [d["dlq.source.offset"] for d in letters] == ["3", "20"]
     assert {d["dlq.error"] for d in letters} == {"DataError"}  # psycopg: text holds no NUL
     assert all("cannot contain NUL" in d["dlq.reason"] for d in letters)

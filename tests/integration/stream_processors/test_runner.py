@@ -16,11 +16,10 @@ from typing import Any
 import pytest
 from confluent_kafka import KafkaError, Message, Producer, TopicPartition
 
-from headwater.avro import decode
+from headwater.avro import SCHEMA_HEADER, record_reader
 from headwater.kafka.clients import make_admin, make_consumer, make_producer
 from headwater.kafka.topics import TopicSpec, ensure_topics
 from headwater.settings import Settings
-from schemas import avro_schema
 from stream_processors.base import Stage, TransformStage
 from stream_processors.kpis.contributions import ORDERS, Contribution, KpiKey
 from stream_processors.kpis.fold import KpiFold
@@ -62,10 +61,15 @@ def _settings(settings: Settings, group: str) -> Settings:
     return settings.model_copy(update={"processor": processor})
 
 
-def _fill(settings: Settings, topic: str, records: list[tuple[bytes, bytes]]) -> None:
+def _fill(
+    settings: Settings,
+    topic: str,
+    records: list[tuple[bytes, bytes]],
+    headers: list[tuple[str, bytes]] | None = None,
+) -> None:
     producer = make_producer(settings.kafka, partitioner=PARTITIONER)
     for key, value in records:
-        producer.produce(topic, value, key)
+        producer.produce(topic, value, key, headers=headers)
     assert producer.flush(60) == 0
 
 
@@ -119,8 +123,9 @@ def test_any_exception_is_a_dead_letter_naming_it_and_the_rest_flows(
     source, target = topics("in"), topics("out")
     group = f"test-runner-{tag}"
     amounts = [str(n) for n in range(1, 200)] + ["x", "0", "1e30"]
+    writer = (SCHEMA_HEADER, b"headwater.test.Amount@00000000000000a1")
     _fill(settings, source, [(f"k{i}".encode(), json.dumps({"amount": a}).encode())
-                             for i, a in enumerate(amounts)])  # fmt: skip
+                             for i, a in enumerate(amounts)], [writer])  # fmt: skip
     label = f"test{tag}"
     dlq = f"dlq.{label}"
     ensure_topics(make_admin(settings.kafka), [TopicSpec(dlq, 1, 1, {})])
@@ -143,6 +148,7 @@ def test_any_exception_is_a_dead_letter_naming_it_and_the_rest_flows(
     headers = dict(next(m for m in dead if m.key() == b"k200").headers() or [])
     assert headers["dlq.source.topic"].decode() == source
     assert headers["dlq.stage"] == label.encode()
+    assert headers[SCHEMA_HEADER] == writer[1]  # the record's own headers stay with it
 
 
 class FlakyProducer:
@@ -256,9 +262,9 @@ def test_a_backlog_is_read_whole_by_starting_and_joining_workers_and_state_moves
         third.close()
     assert {m.key() for m in _read_all(settings, echoed)} == {key for key, _ in raws}
     latest: dict[bytes, dict[str, Any]] = {}
-    schema = avro_schema("metrics/campaign_kpis_daily")
+    read = record_reader("metrics/campaign_kpis_daily")
     for message in _read_all(settings, kpis):
-        latest[message.key() or b""] = decode(schema, message.value() or b"")
+        latest[message.key() or b""] = read(message.value() or b"", message.headers() or [])
     expected: dict[str, dict[str, Any]] = {}
     for c in made:  # the latest version of each order, per row
         expected.setdefault(c.key.campaign_id, {})[c.identity] = c

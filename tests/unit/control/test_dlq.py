@@ -7,8 +7,11 @@ from datetime import UTC, datetime
 import pytest
 
 from control.dlq import DeadLetter, Selection, parse_time
+from headwater.avro import SCHEMA_HEADER, UnknownWriterSchema, schema_id
 from headwater.dlq import dlq_headers
 from headwater.errors import ConfigurationError
+from schemas import avro_schema
+from tests.support.norm_records import app_event_value
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
@@ -52,3 +55,27 @@ def test_selection_by_time_and_reason() -> None:
     assert not selection.keeps(_letter(until))  # until is exclusive
     assert not selection.keeps(_letter(datetime(2026, 11, 28, 9, 59, tzinfo=UTC)))
     assert not selection.keeps(_letter(since, reason="date is not YYYY-MM-DD"))
+
+
+def _sink_letter(value: bytes, schema: bytes | None) -> DeadLetter:
+    headers = (*dlq_headers("sink.app-events", "refused", "norm.app.events", 0, 9),
+               *([(SCHEMA_HEADER, schema)] if schema is not None else []))  # fmt: skip
+    return DeadLetter("dlq.sink", 0, 3, NOW, b"e7", value, tuple(headers))
+
+
+def test_an_avro_letter_reads_as_the_record_its_writer_schema_says() -> None:
+    value = app_event_value(7, "Charged")
+    letter = _sink_letter(value, schema_id(avro_schema("norm/app_event")))
+    record = letter.record()
+    assert record is not None
+    assert (record["event_id"], record["event_name"]) == ("e7", "Charged")
+
+
+def test_a_letter_that_names_no_schema_has_no_record() -> None:
+    assert _sink_letter(b'{"n": 1}', None).record() is None
+
+
+def test_a_letter_of_an_unknown_writer_schema_says_so() -> None:
+    letter = _sink_letter(b"\x02", b"headwater.norm.app.AppEvent@ffffffffffffffff")
+    with pytest.raises(UnknownWriterSchema, match="AppEvent@ffffffffffffffff"):
+        letter.record()

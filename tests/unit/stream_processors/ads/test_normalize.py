@@ -3,10 +3,9 @@ from datetime import date
 
 import pytest
 
-from headwater.avro import decode
+from headwater.avro import record_reader
 from headwater.errors import RejectedRecord
 from headwater.raw import read_envelope
-from schemas import avro_schema
 from stream_processors.ads.normalize import facebook_row, google_ads_row, to_output
 
 FETCHED = "2026-11-25T10:00:00.000001+00:00"
@@ -109,7 +108,7 @@ def test_output_is_keyed_by_the_natural_key_and_round_trips() -> None:
     output = to_output(record)
     assert json.loads(output.key) == ["facebook", "1234", "23850001", "5", "9", "2026-11-20"]
     assert output.value is not None
-    decoded = decode(avro_schema("norm/ad_performance_daily"), output.value)
+    decoded = record_reader("norm/ad_performance_daily")(output.value, output.headers)
     assert decoded["date"] == date(2026, 11, 20)
     assert decoded["spend"] == "11178.61"
 

@@ -1,20 +1,26 @@
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
-from headwater.avro import decode
+from headwater.avro import record_reader
 from headwater.errors import RejectedRecord
-from schemas import avro_schema
 from stream_processors.cdc.columns import UNAVAILABLE
 from stream_processors.cdc.normalize import normalize
+from stream_processors.output import Output
 from tests.support.debezium import decimal_bytes, envelope, order_row
 
-SCHEMA = avro_schema("norm/cdc_row")
+_READ = record_reader("norm/cdc_row")
 
 
-def _columns(value: bytes) -> dict[str, dict[str, object]]:
-    return {c["name"]: c for c in decode(SCHEMA, value)["columns"]}
+def _record(output: Output) -> dict[str, Any]:
+    assert output.value is not None
+    return _READ(output.value, output.headers)
+
+
+def _columns(output: Output) -> dict[str, dict[str, object]]:
+    return {c["name"]: c for c in _record(output)["columns"]}
 
 
 def test_insert_becomes_a_flat_typed_row() -> None:
@@ -24,10 +30,10 @@ def test_insert_becomes_a_flat_typed_row() -> None:
     assert out.topic == "norm.cdc.public.orders"
     assert json.loads(out.key) == {"id": 42}
     assert out.value is not None
-    record = decode(SCHEMA, out.value)
+    record = _record(out)
     assert (record["op"], record["lsn"], record["txid"]) == ("INSERT", 5555, 771)
     assert record["primary_key"] == ["id"]
-    columns = _columns(out.value)
+    columns = _columns(out)
     assert columns["amount"]["value"] == "1234.50"
     assert columns["amount"]["sql_type"] == "numeric(12,2)"
     assert columns["status"]["sql_type"] == "varchar(20)"
@@ -49,14 +55,14 @@ def test_insert_becomes_a_flat_typed_row() -> None:
 def test_decimals_stay_exact(text: str) -> None:
     outputs = normalize(*envelope("c", after=order_row(1, amount=decimal_bytes(text, 2))))
     assert outputs[0].value is not None
-    assert _columns(outputs[0].value)["amount"]["value"] == text
+    assert _columns(outputs[0])["amount"]["value"] == text
 
 
 def test_unchanged_toast_placeholder_is_never_data() -> None:
     after = order_row(42, notes=UNAVAILABLE)
     outputs = normalize(*envelope("u", before=None, after=after))
     assert outputs[0].value is not None
-    notes = _columns(outputs[0].value)["notes"]
+    notes = _columns(outputs[0])["notes"]
     assert notes["unchanged"] is True
     assert notes["value"] is None
 
@@ -67,7 +73,7 @@ def test_delete_emits_the_delete_then_a_tombstone() -> None:
     assert [o.value is None for o in outputs] == [False, True]
     assert outputs[0].key == outputs[1].key
     assert outputs[0].value is not None
-    record = decode(SCHEMA, outputs[0].value)
+    record = _record(outputs[0])
     assert (record["op"], record["lsn"]) == ("DELETE", 9000)
     assert [c["name"] for c in record["columns"]] == ["id"]
 
@@ -77,7 +83,7 @@ def test_truncate_has_its_own_key() -> None:
     assert len(outputs) == 1
     assert json.loads(outputs[0].key) == {"__truncate__": 777}
     assert outputs[0].value is not None
-    assert decode(SCHEMA, outputs[0].value)["op"] == "TRUNCATE"
+    assert _record(outputs[0])["op"] == "TRUNCATE"
 
 
 def test_debezium_tombstone_is_filtered() -> None:
@@ -115,7 +121,7 @@ def test_incremental_snapshot_rows_get_the_lowest_version() -> None:
     event["payload"]["source"].update({"lsn": None, "txId": None, "snapshot": "incremental"})
     outputs = normalize(key, json.dumps(event).encode())
     assert outputs[0].value is not None
-    record = decode(SCHEMA, outputs[0].value)
+    record = _record(outputs[0])
     assert (record["op"], record["lsn"], record["txid"]) == ("SNAPSHOT", 0, None)
 
 

@@ -5,11 +5,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from headwater.avro import decode
+from headwater.avro import record_reader
 from headwater.errors import RejectedRecord
 from headwater.raw import clevertap_key, read_envelope
 from producers.clevertap.models import event_id
-from schemas import avro_schema
 from stream_processors.events.normalize import Pseudonymizer, clevertap_event, to_output
 
 KOLKATA = ZoneInfo("Asia/Kolkata")
@@ -69,7 +68,7 @@ def test_no_raw_identity_leaves_the_processor() -> None:
     text = output.value.decode("latin-1")
     for raw in ("301", "c301@example.com", "+919420911339", "__a21"):
         assert raw not in text.replace("16460.82", "")
-    decoded = decode(avro_schema("norm/app_event"), output.value)
+    decoded = record_reader("norm/app_event")(output.value, output.headers)
     assert decoded["user_key"] == Pseudonymizer("k1")("301")
     assert decoded["user_key"] != Pseudonymizer("k2")("301")
 

@@ -12,14 +12,13 @@ from __future__ import annotations
 import random
 from decimal import Decimal
 
-from headwater.avro import decode
+from headwater.avro import record_reader
 from headwater.settings import Settings
-from schemas import avro_schema
 from stream_processors.base import Incoming
 from stream_processors.kpis.contributions import ADS, EVENTS, ORDERS, Contribution, KpiKey
 from stream_processors.kpis.fold import SEGMENT, KpiFold
+from stream_processors.output import Output
 
-KPI_SCHEMA = avro_schema("metrics/campaign_kpis_daily")
 ROWS = [KpiKey("2026-11-20", "facebook", str(campaign)) for campaign in range(3)]
 
 
@@ -62,10 +61,12 @@ def _record(contribution: Contribution, offset: int) -> Incoming:
     )
 
 
-def _kpis(outputs: dict[bytes, bytes]) -> dict[bytes, dict[str, object]]:
+def _kpis(outputs: dict[bytes, Output]) -> dict[bytes, dict[str, object]]:
     rows = {}
-    for key, value in outputs.items():
-        row = decode(KPI_SCHEMA, value)
+    read = record_reader("metrics/campaign_kpis_daily")
+    for key, output in outputs.items():
+        assert output.value is not None
+        row = read(output.value, output.headers)
         row.pop("updated_at")
         rows[key] = row
     return rows
@@ -81,15 +82,14 @@ def _run(contributions: list[Contribution], batch: int, crash_at: dict[int, int]
     fold = KpiFold(_settings())
     fold.restore(0, [])
     changelog: list[tuple[bytes, bytes | None]] = []
-    latest: dict[bytes, bytes] = {}
+    latest: dict[bytes, Output] = {}
     committed, b = 0, 0
     while committed < len(contributions):
         records = contributions[committed : committed + batch]
         for offset, contribution in enumerate(records, committed):
             assert fold.process(_record(contribution, offset)) == []
         for output in fold.finish():  # one update per changed row, delivered before the changelog
-            assert output.value is not None
-            latest[output.key] = output.value
+            latest[output.key] = output
         changes = [(key, value) for _, key, value in fold.changes()]
         if b in crash_at:
             changelog += changes[: crash_at.pop(b) % (len(changes) + 1)]
