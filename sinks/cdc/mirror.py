@@ -71,7 +71,7 @@ class MirrorWriter:
                 stats.filtered += 1  # our tombstone after a DELETE record: for compaction only
                 continue
             try:
-                change = decode_change(record.value)
+                change = decode_change(record.value, record.headers)
             except DECODE_ERRORS as error:
                 stats.rejects.append(Reject(record, f"not a CdcRow: {error}", type(error).__name__))
                 continue
