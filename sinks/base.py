@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import psycopg
+from confluent_kafka import Message
 
 from headwater.avro import DECODE_ERRORS as DECODE_ERRORS
 from headwater.errors import Terminal, Transient
+from headwater.kafka.clients import message_headers
 
 
 def is_refusal(error: BaseException) -> bool:
@@ -72,6 +74,23 @@ class SinkRecord:
     value: bytes | None
     timestamp_ms: int | None = None
     headers: tuple[tuple[str, bytes | None], ...] = ()
+
+
+def sink_record(message: Message) -> SinkRecord:
+    """A consumed message (not an error) as a record."""
+    timestamp_type, timestamp = message.timestamp()
+    topic, partition, offset = message.topic(), message.partition(), message.offset()
+    if topic is None or partition is None or offset is None:
+        raise WarehouseUnavailable("consumer returned a message without its coordinates")
+    return SinkRecord(
+        topic=topic,
+        partition=partition,
+        offset=offset,
+        key=message.key(),
+        value=message.value(),
+        timestamp_ms=timestamp if timestamp_type else None,
+        headers=message_headers(message),
+    )
 
 
 @dataclass(frozen=True)

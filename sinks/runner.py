@@ -21,20 +21,20 @@ from confluent_kafka import (
 )
 
 from headwater.errors import ConfigurationError, DependencyUnavailable
-from headwater.kafka.clients import make_consumer, make_producer, message_headers
+from headwater.kafka.clients import make_consumer, make_producer
 from headwater.postgres import connect
 from headwater.settings import Settings
 from sinks import metrics
 from sinks.base import (
     BatchWriter,
-    Reject,
     SinkError,
     SinkRecord,
     WarehouseUnavailable,
     WriteStats,
-    is_refusal,
+    sink_record,
 )
 from sinks.offsets import OffsetStore
+from sinks.refusals import write_around_refusals
 from sinks.rejects import DeadLettersNotAcknowledged, RejectOutbox
 from sinks.schema_changes import write_after_schema_changes
 
@@ -213,21 +213,7 @@ class SinkRunner:
                 log.warning("consumer error", extra={"sink": self.group_id, "error": str(error)})
                 return
             raise WarehouseUnavailable(f"fatal Kafka consumer error: {error}")
-        timestamp_type, timestamp = message.timestamp()
-        topic, partition, offset = message.topic(), message.partition(), message.offset()
-        if topic is None or partition is None or offset is None:
-            raise WarehouseUnavailable("consumer returned a message without its coordinates")
-        self._pending.append(
-            SinkRecord(
-                topic=topic,
-                partition=partition,
-                offset=offset,
-                key=message.key(),
-                value=message.value(),
-                timestamp_ms=timestamp if timestamp_type else None,
-                headers=message_headers(message),
-            )
-        )
+        self._pending.append(sink_record(message))
 
     # -- writing -------------------------------------------------------------------------
 
@@ -306,61 +292,13 @@ class SinkRunner:
 
         def write() -> WriteStats:
             with connection.transaction():
-                stats = self._write_around_refusals(connection, batch)
+                stats = write_around_refusals(connection, self.writer, batch, self.group_id)
                 self.rejects.add(connection, stats.rejects)  # published once this commits
                 self.offsets.save(connection, next_offsets)
             return stats
 
         # The DDL the batch needs runs first, outside its transaction (sinks/schema_changes.py).
         return write_after_schema_changes(connection, write, self.settings.sink.ddl_lock_timeout_s)
-
-    def _write_around_refusals(
-        self, connection: psycopg.Connection, batch: list[SinkRecord]
-    ) -> WriteStats:
-        """Write the batch; if the warehouse refuses a record in it, write all the others.
-
-        The records it refuses are found by halving (each try rolled back to a savepoint),
-        then the rest is written in one go: the same rows as a batch without them.
-        """
-        refused: list[Reject] = []
-        while True:
-            try:
-                with connection.transaction():  # a savepoint inside the batch's transaction
-                    stats = self.writer.write(connection, batch)
-            except Exception as error:
-                if not is_refusal(error):
-                    raise
-                found = self._refused(connection, batch)
-                if not found:  # the batch fails, yet no part of it does alone
-                    raise SinkError(f"batch refused, but no record alone: {error}") from error
-                refused += found
-                bad = {id(reject.record) for reject in found}
-                batch = [record for record in batch if id(record) not in bad]
-                log.warning(
-                    "warehouse refused records; writing the rest",
-                    extra={"sink": self.group_id, "refused": len(found), "error": str(error)},
-                )
-                continue
-            stats.rejects += refused
-            return stats
-
-    def _refused(self, connection: psycopg.Connection, records: list[SinkRecord]) -> list[Reject]:
-        """The records the warehouse refuses, by halving; every try is rolled back."""
-        try:
-            with connection.transaction() as trial:
-                self.writer.write(connection, records)
-                raise psycopg.Rollback(trial)  # only a trial: nothing of it stays
-        except Exception as error:
-            if not is_refusal(error):
-                raise
-            if len(records) == 1:
-                reason = f"the warehouse refused it: {error}".strip()
-                return [Reject(records[0], reason, type(error).__name__)]
-            middle = len(records) // 2
-            return self._refused(connection, records[:middle]) + self._refused(
-                connection, records[middle:]
-            )
-        return []
 
     def _publish_rejects(self) -> None:
         """Publish the committed rejects to ``dlq.sink``; what fails stays for the next try."""

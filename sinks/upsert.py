@@ -144,6 +144,10 @@ class VersionedUpsertWriter:
         # each record read with the schema it was written with, resolved to the current one
         self._read = RecordReader(avro_schema(spec.record), writers)
 
+    def into(self, spec: TableSpec) -> VersionedUpsertWriter:
+        """The same writer for another table of the same record (a replay's shadow)."""
+        return VersionedUpsertWriter(self.name, spec, self.insert_only)
+
     def prepare(self, connection: psycopg.Connection) -> None:
         """Create the table, or add the columns of the fields its record gained since: NULL
         in the rows written before (a schema change, ``docs/architecture.md``)."""

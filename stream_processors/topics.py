@@ -65,8 +65,14 @@ def processor_topics(
         )
         for store in (ORDER_ROWS, KPI_ROWS)
     ]
-    dead_letters = [
-        TopicSpec(dlq_topic(stage), 1, replication, {"cleanup.policy": "delete"})
-        for stage in (NORMALIZE, KPI_STAGE)
-    ]
+    dead_letters = dead_letter_topics(settings)
     return cdc_sources + raw_sources + outputs + internal + changelogs + dead_letters
+
+
+def dead_letter_topics(settings: Settings) -> list[TopicSpec]:
+    """The DLQ topics of the processor's stages."""
+    return [
+        TopicSpec(dlq_topic(stage), 1, settings.kafka.replication_factor,
+                  {"cleanup.policy": "delete"})
+        for stage in (NORMALIZE, KPI_STAGE)
+    ]  # fmt: skip

@@ -12,7 +12,7 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from control import replay as replays
+from control.replay import plan as replays
 from headwater.kafka.clients import make_admin, make_producer
 from headwater.kafka.topics import TopicSpec, ensure_topics
 from headwater.raw import RAW_RETENTION_MS, raw_topic, read_envelope

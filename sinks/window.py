@@ -1,0 +1,118 @@
+"""Landing a window of a sink's topics once: a bounded replay (``headwater replay sink
+--until``) or a replay into a shadow table (``--into-shadow``).
+
+Unlike the service (``runner.py``) it joins no consumer group and stores no offsets: it reads
+exactly the planned records, writes them in batches with the sink's writer (the records
+the warehouse refuses isolated as the service does) and stops. A window landed twice gives
+the same rows, so one that failed half-way is simply run again.
+
+The records of a key after the window must keep the last word: if the window held an
+older record of a key (say, values a buggy normalizer wrote, fixed later under the same
+version), landing it again would undo the fix. So after the window, the records up to the
+end when planned are read too, and those of keys the window touched are landed again: for
+those keys the table ends as if everything had been read in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import psycopg
+from confluent_kafka import Producer
+
+from headwater.kafka.clients import make_producer
+from headwater.kafka.ranges import OffsetRange, read_ranges
+from headwater.postgres import connect
+from headwater.settings import Settings
+from sinks.base import BatchWriter, Reject, SinkRecord, WarehouseUnavailable, sink_record
+from sinks.refusals import write_around_refusals
+from sinks.rejects import RejectOutbox
+
+#: What a warehouse that went away mid-window raises; the window is landed again.
+_OUTAGE = (psycopg.OperationalError, psycopg.InterfaceError)
+
+Key = tuple[str, int, bytes]
+
+
+@dataclass
+class LandingReport:
+    """What landing a window did."""
+
+    records: int = 0
+    rows_written: int = 0
+    skipped_by_version: int = 0
+    filtered: int = 0
+    rejects: list[Reject] = field(default_factory=list)
+    #: records read after the window, and how many of them were of keys it touched
+    later_read: int = 0
+    later_landed: int = 0
+
+
+class WindowLanding:
+    """Lands planned ranges of a sink's topics with its writer, in no consumer group."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        writer: BatchWriter,
+        dead_letters: RejectOutbox | None = None,
+    ) -> None:
+        if settings.warehouse.dsn is None:
+            raise WarehouseUnavailable("HEADWATER_WAREHOUSE__DSN is needed to land a window")
+        self.settings = settings
+        self.writer = writer
+        #: where refused records go (the live table's sink); None keeps them in the report
+        self.dead_letters = dead_letters
+        self._dsn = settings.warehouse.dsn.get_secret_value()
+
+    def land(self, window: Sequence[OffsetRange], after: Sequence[OffsetRange]) -> LandingReport:
+        """Land the window, then the records after it of the keys it touched."""
+        report = LandingReport()
+        touched: set[Key] = set()
+        size = self.settings.sink.batch_size
+        try:
+            with connect(self._dsn, self.settings.warehouse) as connection:
+                self.writer.prepare(connection)
+                RejectOutbox.prepare(connection)
+                connection.commit()
+                for messages in read_ranges(self.settings.kafka, window, size):
+                    batch = [sink_record(message) for message in messages]
+                    touched |= {_key(r) for r in batch if r.key is not None}
+                    report.records += len(batch)
+                    self._write(connection, batch, report)
+                for messages in read_ranges(self.settings.kafka, after, size):
+                    batch = [r for r in map(sink_record, messages) if _key(r) in touched]
+                    report.later_read += len(messages)
+                    report.later_landed += len(batch)
+                    self._write(connection, batch, report)
+                if self.dead_letters is not None and report.rejects:
+                    self._publish(connection, self.dead_letters)
+        except _OUTAGE as error:
+            raise WarehouseUnavailable(
+                f"the warehouse went away after {report.records} records: {error}; "
+                "run the replay again (it lands the same rows)"
+            ) from error
+        return report
+
+    def _write(
+        self, connection: psycopg.Connection, batch: list[SinkRecord], report: LandingReport
+    ) -> None:
+        if not batch:
+            return
+        with connection.transaction():
+            stats = write_around_refusals(connection, self.writer, batch, self.writer.name)
+            if self.dead_letters is not None:
+                self.dead_letters.add(connection, stats.rejects)
+        report.rows_written += stats.rows_written
+        report.skipped_by_version += stats.skipped_by_version
+        report.filtered += stats.filtered
+        report.rejects += stats.rejects
+
+    def _publish(self, connection: psycopg.Connection, outbox: RejectOutbox) -> None:
+        producer: Producer = make_producer(self.settings.kafka)
+        outbox.publish(connection, producer)
+
+
+def _key(record: SinkRecord) -> Key:
+    return (record.topic, record.partition, record.key or b"")
