@@ -25,7 +25,7 @@ from headwater.kafka.clients import make_producer
 from headwater.kafka.ranges import OffsetRange, read_ranges
 from headwater.postgres import connect
 from headwater.settings import Settings
-from sinks.base import BatchWriter, Reject, SinkRecord, WarehouseUnavailable, sink_record
+from sinks.base import BatchWriter, SinkRecord, WarehouseUnavailable, WriteStats, sink_record
 from sinks.refusals import write_around_refusals
 from sinks.rejects import RejectOutbox
 
@@ -37,13 +37,10 @@ Key = tuple[str, int, bytes]
 
 @dataclass
 class LandingReport:
-    """What landing a window did."""
+    """What landing a window did: records read, and what their batches did together."""
 
     records: int = 0
-    rows_written: int = 0
-    skipped_by_version: int = 0
-    filtered: int = 0
-    rejects: list[Reject] = field(default_factory=list)
+    written: WriteStats = field(default_factory=WriteStats)
     #: records read after the window, and how many of them were of keys it touched
     later_read: int = 0
     later_landed: int = 0
@@ -81,12 +78,12 @@ class WindowLanding:
                     touched |= {_key(r) for r in batch if r.key is not None}
                     report.records += len(batch)
                     self._write(connection, batch, report)
-                for messages in read_ranges(self.settings.kafka, after, size):
+                for messages in read_ranges(self.settings.kafka, after if touched else [], size):
                     batch = [r for r in map(sink_record, messages) if _key(r) in touched]
                     report.later_read += len(messages)
                     report.later_landed += len(batch)
                     self._write(connection, batch, report)
-                if self.dead_letters is not None and report.rejects:
+                if self.dead_letters is not None and report.written.rejects:
                     self._publish(connection, self.dead_letters)
         except _OUTAGE as error:
             raise WarehouseUnavailable(
@@ -104,10 +101,11 @@ class WindowLanding:
             stats = write_around_refusals(connection, self.writer, batch, self.writer.name)
             if self.dead_letters is not None:
                 self.dead_letters.add(connection, stats.rejects)
-        report.rows_written += stats.rows_written
-        report.skipped_by_version += stats.skipped_by_version
-        report.filtered += stats.filtered
-        report.rejects += stats.rejects
+        total = report.written
+        total.rows_written += stats.rows_written
+        total.skipped_by_version += stats.skipped_by_version
+        total.filtered += stats.filtered
+        total.rejects += stats.rejects
 
     def _publish(self, connection: psycopg.Connection, outbox: RejectOutbox) -> None:
         producer: Producer = make_producer(self.settings.kafka)

@@ -75,7 +75,7 @@ class WindowNormalization:
                     self._produce(output.topic, output.key, output.value, output.headers, delivery)
                 report.outputs += len(outputs)
             delivery.confirm(self._producer)
-        for messages in read_ranges(self.settings.kafka, after, BATCH):
+        for messages in read_ranges(self.settings.kafka, after if touched else [], BATCH):
             delivery = DeliveryTracker()
             for record in map(_incoming, messages):
                 report.later_read += 1

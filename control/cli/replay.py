@@ -129,13 +129,14 @@ def replay_sink(
         click.echo(f"{group} rewound: start `headwater sink {name}` to replay")
         return
     done = sink.land_in_shadow(plans) if into_shadow else sink.land(plans)
+    written = done.written
     click.echo(
-        f"landed {done.records:,} records: {done.rows_written:,} rows written, "
-        f"{done.skipped_by_version:,} unchanged or older, {done.filtered:,} without a row, "
-        f"{len(done.rejects):,} refused; {done.later_read:,} later records read, "
+        f"landed {done.records:,} records: {written.rows_written:,} rows written, "
+        f"{written.skipped_by_version:,} unchanged or older, {written.filtered:,} without a "
+        f"row, {len(written.rejects):,} refused; {done.later_read:,} later records read, "
         f"{done.later_landed:,} of the same keys landed again"
     )
-    for reject in done.rejects[:5]:
+    for reject in written.rejects[:5]:
         record = reject.record
         click.echo(f"  refused {record.topic}[{record.partition}]@{record.offset}: {reject.reason}")
     if into_shadow:

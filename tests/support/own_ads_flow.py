@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
 
 import psycopg
 import pytest
@@ -35,11 +34,13 @@ from headwater.settings import Settings
 from sinks.ads import ads_writer
 from sinks.base import SinkRecord
 from sinks.offsets import OffsetStore
+from sinks.runner import SinkRunner
 from stream_processors.ads.normalize import facebook, facebook_row, to_output
 from stream_processors.base import Transform
 from stream_processors.output import Output
 from stream_processors.runner import PRODUCER
 from tests.support.progress import high_watermarks
+from tests.support.running import Worker
 
 DAY = date(2026, 11, 20)
 #: The normalizer the test's Facebook source names; set per test to write its own topic.
@@ -119,11 +120,14 @@ class OwnAdsFlow:
         output = to_output(facebook_row(read_envelope(self.envelope(wrong)), []))
         return dataclasses.replace(output, topic=self.norm)
 
-    def produce_norm(self, outputs: list[Output]) -> None:
-        """Outputs onto the normalized topic, partitioned as the processor does."""
+    def produce_norm(self, outputs: list[Output], at: datetime | None = None) -> None:
+        """Outputs onto the normalized topic, partitioned as the processor does, stamped
+        ``at`` (when the processor wrote them; now by default)."""
         producer = make_producer(self.settings.kafka, **PRODUCER)
+        stamp = int(at.timestamp() * 1000) if at else 0  # 0: now
         for output in outputs:
-            producer.produce(self.norm, output.value, output.key, headers=output.headers)
+            headers: list[tuple[str, str | bytes | None]] = list(output.headers)
+            producer.produce(self.norm, output.value, output.key, headers=headers, timestamp=stamp)
         assert producer.flush(30) == 0
 
     def land_all(self, group: str) -> None:
@@ -150,9 +154,24 @@ class OwnAdsFlow:
             writer.write(connection, records)
             OffsetStore(group).save(connection, ends)
 
-    def rows(self, table: str = "ad_performance_daily") -> dict[int, tuple[Decimal, datetime]]:
-        """Spend and version of each ad in a table of the test's warehouse."""
+    def sink(self, group: str) -> Worker[SinkRunner]:
+        """The ad-performance sink running as ``group`` on the test's topic and warehouse."""
+        return Worker(SinkRunner(self.settings, ads_writer(), [self.norm], group))
+
+    def break_rows(self) -> None:
+        """Rows gone wrong (a bad deploy, a manual edit): every spend of the account is 0."""
         with psycopg.connect(self.dsn) as connection:
+            connection.execute(
+                "UPDATE public.ad_performance_daily SET spend = 0 WHERE account_id = %s",
+                (self.account,),
+            )
+
+    def rows(self, table: str = "ad_performance_daily") -> dict[int, tuple[Decimal, datetime]]:
+        """Spend and version of each ad in a table of the test's warehouse (none yet: {})."""
+        with psycopg.connect(self.dsn) as connection:
+            exists = connection.execute("SELECT to_regclass(%s)", (f"public.{table}",)).fetchone()
+            if exists is None or exists[0] is None:
+                return {}
             found = connection.execute(
                 f"SELECT ad_id, spend, fetched_at FROM public.{table} WHERE account_id = %s",
                 (self.account,),
@@ -181,7 +200,7 @@ class OwnAdsFlow:
             while read < sum(ends.values()):
                 for message in consumer.consume(100, 1.0):
                     read += 1
-                    fetched = decode(schema, message.value())["fetched_at"]
+                    fetched = decode(schema, message.value() or b"")["fetched_at"]
                     last[message.key() or b""] = int(fetched.timestamp() * 1_000_000)
         finally:
             consumer.close()
@@ -280,12 +299,3 @@ def now() -> datetime:
 def as_decimal(value: str) -> Decimal:
     """A spend as the warehouse returns it (numeric(18,6))."""
     return Decimal(value).quantize(Decimal("0.000001"))
-
-
-def keys_of(outputs: list[Output]) -> list[bytes]:
-    """The keys of outputs, in order."""
-    return [output.key for output in outputs]
-
-
-__all__ = ["Ad", "OwnAdsFlow", "Outcome", "as_decimal", "keys_of", "now", "own_ads_flow"]
-_ = Any

@@ -1,4 +1,4 @@
-"""The replay commands' tests: each gets an ads flow of its own (``tests/support/own_ads_flow.py``)."""
+"""The replay commands' tests: each gets an ads flow of its own (``own_ads_flow.py``)."""
 
 from __future__ import annotations
 
