@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import psycopg
-from confluent_kafka import Producer
 
+from headwater.errors import ConfigurationError
 from headwater.kafka.clients import make_producer
 from headwater.kafka.ranges import OffsetRange, read_ranges
 from headwater.postgres import connect
@@ -56,7 +56,7 @@ class WindowLanding:
         dead_letters: RejectOutbox | None = None,
     ) -> None:
         if settings.warehouse.dsn is None:
-            raise WarehouseUnavailable("HEADWATER_WAREHOUSE__DSN is needed to land a window")
+            raise ConfigurationError("HEADWATER_WAREHOUSE__DSN", "is needed to land a window")
         self.settings = settings
         self.writer = writer
         #: where refused records go (the live table's sink); None keeps them in the report
@@ -84,7 +84,7 @@ class WindowLanding:
                     report.later_landed += len(batch)
                     self._write(connection, batch, report)
                 if self.dead_letters is not None and report.written.rejects:
-                    self._publish(connection, self.dead_letters)
+                    self.dead_letters.publish(connection, make_producer(self.settings.kafka))
         except _OUTAGE as error:
             raise WarehouseUnavailable(
                 f"the warehouse went away after {report.records} records: {error}; "
@@ -106,10 +106,6 @@ class WindowLanding:
         total.skipped_by_version += stats.skipped_by_version
         total.filtered += stats.filtered
         total.rejects += stats.rejects
-
-    def _publish(self, connection: psycopg.Connection, outbox: RejectOutbox) -> None:
-        producer: Producer = make_producer(self.settings.kafka)
-        outbox.publish(connection, producer)
 
 
 def _key(record: SinkRecord) -> Key:

@@ -57,8 +57,9 @@ def oid(connection: psycopg.Connection, table: TableSpec) -> int | None:
 def seed(
     connection: psycopg.Connection, live: TableSpec, group: str, partitions: list[Partition]
 ) -> dict[Partition, int]:
-    """(Re)create the shadow as a copy of the live table; the sink's stored offsets the copy
-    matches. The connection must be outside a transaction; it commits."""
+    """(Re)create the shadow as a copy of the live table, and return the sink's stored
+    offsets the copy matches (one snapshot). The connection must be outside a transaction;
+    this commits."""
     connection.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ  # one snapshot
     try:
         with connection.transaction():

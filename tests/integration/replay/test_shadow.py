@@ -99,3 +99,23 @@ def test_the_cdc_mirrors_have_no_shadow(own_ads: OwnAdsFlow) -> None:
     )
     assert refused.code == 2
     assert "sink cdc writes many tables" in refused.err
+
+
+def test_a_swap_is_refused_while_views_read_the_live_table(own_ads: OwnAdsFlow) -> None:
+    group = f"{own_ads.norm}-sink"
+    own_ads.produce_norm([own_ads.normalized(Ad(1, "10.00", now()))])
+    own_ads.land_all(group)
+    with psycopg.connect(own_ads.dsn) as connection:
+        connection.execute(
+            "CREATE VIEW public.spend_by_day AS SELECT date, sum(spend) AS spend "
+            "FROM public.ad_performance_daily GROUP BY date"
+        )
+    made = own_ads.headwater(
+        "replay", "sink", "ad-performance", "--group-id", group, "--from", "1h", "--into-shadow"
+    )
+    assert made.code == 0, made.err
+
+    refused = own_ads.headwater("replay", "swap", "ad-performance", "--group-id", group)
+    assert refused.code == 2
+    assert "views depend on public.ad_performance_daily (spend_by_day)" in refused.err
+    assert set(own_ads.rows("ad_performance_daily__replay")) == {1}  # nothing was renamed
