@@ -28,6 +28,7 @@ from headwater.settings import Settings
 from sinks.base import BatchWriter, SinkRecord, WarehouseUnavailable, WriteStats, sink_record
 from sinks.refusals import write_around_refusals
 from sinks.rejects import RejectOutbox
+from sinks.schema_changes import write_after_schema_changes
 
 #: What a warehouse that went away mid-window raises; the window is landed again.
 _OUTAGE = (psycopg.OperationalError, psycopg.InterfaceError)
@@ -97,10 +98,17 @@ class WindowLanding:
     ) -> None:
         if not batch:
             return
-        with connection.transaction():
-            stats = write_around_refusals(connection, self.writer, batch, self.writer.name)
-            if self.dead_letters is not None:
-                self.dead_letters.add(connection, stats.rejects)
+
+        def write() -> WriteStats:
+            with connection.transaction():
+                stats = write_around_refusals(connection, self.writer, batch, self.writer.name)
+                if self.dead_letters is not None:
+                    self.dead_letters.add(connection, stats.rejects)
+            return stats
+
+        # the DDL a batch needs (a CDC mirror's new column) first, as the service runs it
+        lock_timeout_s = self.settings.sink.ddl_lock_timeout_s
+        stats = write_after_schema_changes(connection, write, lock_timeout_s)
         total = report.written
         total.rows_written += stats.rows_written
         total.skipped_by_version += stats.skipped_by_version

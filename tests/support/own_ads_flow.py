@@ -147,7 +147,7 @@ class OwnAdsFlow:
                     )  # fmt: skip
         finally:
             consumer.close()
-        writer = ads_writer()
+        writer = ads_writer(self.settings)
         with psycopg.connect(self.dsn) as connection:
             writer.prepare(connection)
             OffsetStore.prepare(connection)
@@ -156,7 +156,7 @@ class OwnAdsFlow:
 
     def sink(self, group: str) -> Worker[SinkRunner]:
         """The ad-performance sink running as ``group`` on the test's topic and warehouse."""
-        return Worker(SinkRunner(self.settings, ads_writer(), [self.norm], group))
+        return Worker(SinkRunner(self.settings, ads_writer(self.settings), [self.norm], group))
 
     def break_rows(self) -> None:
         """Rows gone wrong (a bad deploy, a manual edit): every spend of the account is 0."""
