@@ -141,12 +141,13 @@ class VersionedUpsertWriter:
         # immutable facts (events): a key keeps its first version; only the same version
         # normalized anew (a replay after a fix) replaces its values
         self.insert_only = insert_only
+        self._writers = writers
         # each record read with the schema it was written with, resolved to the current one
         self._read = RecordReader(avro_schema(spec.record), writers)
 
     def into(self, spec: TableSpec) -> VersionedUpsertWriter:
         """The same writer for another table of the same record (a replay's shadow)."""
-        return VersionedUpsertWriter(self.name, spec, self.insert_only)
+        return VersionedUpsertWriter(self.name, spec, self.insert_only, self._writers)
 
     def prepare(self, connection: psycopg.Connection) -> None:
         """Create the table, or add the columns of the fields its record gained since: NULL

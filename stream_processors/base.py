@@ -12,7 +12,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
+from confluent_kafka import Message
+
+from headwater.dlq import dlq_headers
+from headwater.errors import DependencyUnavailable
 from stream_processors.output import Output
 
 #: The stage label (metrics, ``dlq.<label>``) of every normalizer.
@@ -30,6 +35,27 @@ class Incoming:
     value: bytes | None
     #: as the consumer gave them (a list of pairs), the writer schema's among them
     headers: Sequence[tuple[str, bytes | None]] = ()
+
+
+def incoming(message: Message) -> Incoming:
+    """A consumed message (not an error) as a stage's input."""
+    topic, partition, offset = message.topic(), message.partition(), message.offset()
+    if topic is None or partition is None or offset is None:
+        raise DependencyUnavailable("Kafka returned a record without topic, partition or offset")
+    # a consumed message's headers are (str, bytes) pairs; taken as they are (cheap)
+    headers = cast("list[tuple[str, bytes | None]] | None", message.headers())
+    return Incoming(topic, partition, offset, message.key(), message.value(), headers or ())
+
+
+def dead_letter_headers(
+    label: str, reason: str, record: Incoming
+) -> list[tuple[str, str | bytes | None]]:
+    """The headers of a refused record on ``dlq.<label>``: why, where it came from, and the
+    record's own (its writer schema among them, for a replay)."""
+    return [
+        *dlq_headers(label, reason, record.topic, record.partition, record.offset),
+        *record.headers,
+    ]
 
 
 class Stage(ABC):

@@ -24,7 +24,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, cast
+from typing import Any
 
 from confluent_kafka import (
     OFFSET_BEGINNING,
@@ -36,11 +36,17 @@ from confluent_kafka import (
     TopicPartition,
 )
 
-from headwater.dlq import dlq_headers, dlq_topic, reason_label
+from headwater.dlq import dlq_topic, reason_label
 from headwater.errors import DependencyUnavailable, RejectedRecord
 from headwater.kafka.clients import make_consumer, make_producer
 from headwater.settings import Settings
-from stream_processors.base import Incoming, Stage, StatefulStage
+from stream_processors.base import (
+    Incoming,
+    Stage,
+    StatefulStage,
+    dead_letter_headers,
+    incoming,
+)
 from stream_processors.faust_metrics import ConsumerGauges
 from stream_processors.metrics import (
     BATCH_FAILURES,
@@ -192,18 +198,14 @@ class BatchRunner:
             if error is not None:
                 self._consumer_error(error)
                 continue
-            topic, partition, offset = _coordinates(message)
+            record = incoming(message)
+            topic = record.topic
             stage = self._by_topic[topic]
             seen[(stage.label, topic)] += 1
-            offsets[(topic, partition)] = offset + 1
+            offsets[(topic, record.partition)] = record.offset + 1
             kind, stamp = message.timestamp()
             if kind and stamp > 0:
                 oldest[stage.label] = min(oldest.get(stage.label, stamp), stamp)
-            # a consumed message's headers are (str, bytes) pairs; taken as they are (cheap)
-            headers = cast("list[tuple[str, bytes | None]] | None", message.headers())
-            record = Incoming(
-                topic, partition, offset, message.key(), message.value(), headers or ()
-            )
             try:
                 outputs = stage.process(record)
             except RejectedRecord as rejected:
@@ -248,10 +250,7 @@ class BatchRunner:
             extra={"stage": stage.name, "reason": reason, "topic": record.topic,
                    "partition": record.partition, "offset": record.offset},
         )  # fmt: skip
-        headers = [  # the record's own headers too: its writer schema, for a replay
-            *dlq_headers(stage.label, reason, record.topic, record.partition, record.offset),
-            *record.headers,
-        ]
+        headers = dead_letter_headers(stage.label, reason, record)
         self._produce(
             self._dead_letters[stage.label], record.key, record.value, headers, deliveries
         )
@@ -399,13 +398,6 @@ def stage_restore(settings: Settings, stage: StatefulStage, partition: int) -> i
 
     stage.restore(partition, counted())
     return count
-
-
-def _coordinates(message: Message) -> tuple[str, int, int]:
-    topic, partition, offset = message.topic(), message.partition(), message.offset()
-    if topic is None or partition is None or offset is None:
-        raise DependencyUnavailable("Kafka returned a record without topic, partition or offset")
-    return topic, partition, offset
 
 
 def _names(partitions: list[TopicPartition]) -> list[str]:

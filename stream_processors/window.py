@@ -19,15 +19,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from confluent_kafka import Message, Producer
+from confluent_kafka import Producer
 
-from headwater.dlq import dlq_headers, dlq_topic
-from headwater.errors import DependencyUnavailable, RejectedRecord
+from headwater.dlq import dlq_topic
+from headwater.errors import RejectedRecord
 from headwater.kafka.clients import make_producer
 from headwater.kafka.delivery import DeliveryTracker
 from headwater.kafka.ranges import OffsetRange, read_ranges
 from headwater.settings import Settings
-from stream_processors.base import Incoming, Stage
+from stream_processors.base import Incoming, Stage, dead_letter_headers, incoming
 from stream_processors.output import Output
 from stream_processors.runner import PRODUCER
 
@@ -67,7 +67,7 @@ class WindowNormalization:
         touched: set[Key] = set()
         for messages in read_ranges(self.settings.kafka, window, BATCH):
             delivery = DeliveryTracker()
-            for record in map(_incoming, messages):
+            for record in map(incoming, messages):
                 report.records += 1
                 outputs = self._normalize(record, delivery, report)
                 touched |= {(output.topic, output.key) for output in outputs}
@@ -77,7 +77,7 @@ class WindowNormalization:
             delivery.confirm(self._producer)
         for messages in read_ranges(self.settings.kafka, after if touched else [], BATCH):
             delivery = DeliveryTracker()
-            for record in map(_incoming, messages):
+            for record in map(incoming, messages):
                 report.later_read += 1
                 try:
                     outputs = self._stage(record).process(record)
@@ -111,7 +111,7 @@ class WindowNormalization:
             report.filtered += not outputs
             return outputs
         report.rejected += 1
-        headers = dlq_headers(stage.label, reason, record.topic, record.partition, record.offset)
+        headers = dead_letter_headers(stage.label, reason, record)
         self._produce(dlq_topic(stage.label), record.key, record.value, headers, delivery)
         return []
 
@@ -129,10 +129,3 @@ class WindowNormalization:
                 return
             except BufferError:  # the local queue is full: let deliveries drain it
                 self._producer.poll(0.1)
-
-
-def _incoming(message: Message) -> Incoming:
-    topic, partition, offset = message.topic(), message.partition(), message.offset()
-    if topic is None or partition is None or offset is None:
-        raise DependencyUnavailable("Kafka returned a record without topic, partition or offset")
-    return Incoming(topic, partition, offset, message.key(), message.value())

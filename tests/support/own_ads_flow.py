@@ -27,12 +27,13 @@ from pydantic import SecretStr
 
 from control.cli.main import main
 from headwater import topology
-from headwater.kafka.clients import make_admin, make_consumer, make_producer
+from headwater.avro import record_reader
+from headwater.kafka.clients import make_admin, make_consumer, make_producer, message_headers
 from headwater.kafka.topics import TopicSpec, ensure_topics
 from headwater.raw import RAW_RETENTION_MS, make_envelope, raw_topic, read_envelope
 from headwater.settings import Settings
 from sinks.ads import ads_writer
-from sinks.base import SinkRecord
+from sinks.base import SinkRecord, sink_record
 from sinks.offsets import OffsetStore
 from sinks.runner import SinkRunner
 from stream_processors.ads.normalize import facebook, facebook_row, to_output
@@ -141,10 +142,7 @@ class OwnAdsFlow:
             while len(records) < sum(ends.values()):
                 for message in consumer.consume(100, 1.0):
                     assert message.error() is None, message.error()
-                    records.append(
-                        SinkRecord(self.norm, message.partition() or 0, message.offset() or 0,
-                                   message.key(), message.value())
-                    )  # fmt: skip
+                    records.append(sink_record(message))
         finally:
             consumer.close()
         writer = ads_writer(self.settings)
@@ -187,10 +185,7 @@ class OwnAdsFlow:
     def last_versions(self) -> dict[bytes, int]:
         """The version (fetched_at, µs) of each key's last record on the normalized topic:
         what compaction keeps."""
-        from headwater.avro import decode
-        from schemas import avro_schema
-
-        schema = avro_schema("norm/ad_performance_daily")
+        read_record = record_reader("norm/ad_performance_daily")
         ends = high_watermarks(self.settings.kafka, [self.norm])
         last: dict[bytes, int] = {}
         consumer = make_consumer(self.settings.kafka, f"probe-{uuid.uuid4().hex}")
@@ -200,7 +195,8 @@ class OwnAdsFlow:
             while read < sum(ends.values()):
                 for message in consumer.consume(100, 1.0):
                     read += 1
-                    fetched = decode(schema, message.value() or b"")["fetched_at"]
+                    row = read_record(message.value() or b"", message_headers(message))
+                    fetched = row["fetched_at"]
                     last[message.key() or b""] = int(fetched.timestamp() * 1_000_000)
         finally:
             consumer.close()
