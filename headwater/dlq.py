@@ -14,6 +14,8 @@ SOURCE_OFFSET = "dlq.source.offset"
 ERROR = "dlq.error"
 #: on a record ``headwater dlq replay`` put back: the dead letter it came from
 REPLAYED_FROM = "dlq.replayed-from"
+#: on a dead letter too large for Kafka: what was left out (the original stays at its source)
+OMITTED = "dlq.omitted"
 
 
 def dlq_topic(stage: str) -> str:
@@ -39,3 +41,13 @@ def reason_label(reason: str) -> str:
     words = reason.split(":", 1)[0].split()
     kept = [w for w in words[:6] if not any(ch.isdigit() or ch in "'\"" for ch in w)]
     return " ".join(kept)[:60]
+
+
+def omitted(size: int) -> tuple[str, bytes]:
+    """The header of a dead letter sent without the original's key and value, which together
+    were too large for Kafka: the original stays readable at its source coordinates."""
+    note = (
+        f"key and value omitted: {size} bytes, more than Kafka takes (message.max.bytes); "
+        "the original is at dlq.source.topic/partition/offset"
+    )
+    return OMITTED, note.encode()

@@ -108,8 +108,15 @@ def read_envelope(value: bytes | None) -> RawEnvelope:
 
 
 def to_micros(moment: datetime) -> int:
-    """Microseconds since the epoch of an aware datetime."""
+    """Microseconds since the epoch of an aware datetime; ValueError for one without a
+    timezone, or outside the years 1 to 9999 in UTC (where no reader could decode it)."""
     if moment.tzinfo is None:
         raise ValueError(f"{moment.isoformat()} has no timezone")
+    try:
+        moment.astimezone(UTC)
+    except OverflowError as error:
+        raise ValueError(
+            f"{moment.isoformat()} is before 0001-01-01 or after 9999-12-31 in UTC"
+        ) from error
     delta = moment - _EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds

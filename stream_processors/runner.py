@@ -36,7 +36,7 @@ from confluent_kafka import (
     TopicPartition,
 )
 
-from headwater.dlq import dlq_topic, reason_label
+from headwater.dlq import dlq_topic, omitted, reason_label
 from headwater.errors import DependencyUnavailable, RejectedRecord
 from headwater.kafka.clients import make_consumer, make_producer
 from headwater.settings import Settings
@@ -84,6 +84,10 @@ class BatchFailed(DependencyUnavailable):
 
 class ConsumerFailed(DependencyUnavailable):
     """librdkafka reported a fatal consumer error: this consumer cannot go on."""
+
+
+class TooLargeForKafka(RejectedRecord):
+    """A record larger than the producer may send (``message.max.bytes``)."""
 
 
 class _Deliveries:
@@ -216,9 +220,14 @@ class BatchRunner:
                 continue
             if not outputs:
                 filtered[(stage.label, topic)] += 1
-            for output in outputs:
-                self._produce(output.topic, output.key, output.value, output.headers, deliveries)
-                out[(stage.label, output.topic)] += 1
+            try:
+                for output in outputs:
+                    self._produce(
+                        output.topic, output.key, output.value, output.headers, deliveries
+                    )
+                    out[(stage.label, output.topic)] += 1
+            except TooLargeForKafka as rejected:
+                self._reject(stage, record, rejected.reason, deliveries)
         for stage in self._stateful:
             for output in stage.finish():
                 self._produce(output.topic, output.key, output.value, output.headers, deliveries)
@@ -251,9 +260,12 @@ class BatchRunner:
                    "partition": record.partition, "offset": record.offset},
         )  # fmt: skip
         headers = dead_letter_headers(stage.label, reason, record)
-        self._produce(
-            self._dead_letters[stage.label], record.key, record.value, headers, deliveries
-        )
+        topic = self._dead_letters[stage.label]
+        try:
+            self._produce(topic, record.key, record.value, headers, deliveries)
+        except TooLargeForKafka:  # the original stays readable at its source coordinates
+            size = len(record.key or b"") + len(record.value or b"")
+            self._produce(topic, None, None, [*headers, omitted(size)], deliveries)
 
     def _produce(
         self,
@@ -272,6 +284,14 @@ class BatchRunner:
                 return
             except BufferError:  # the local queue is full: let deliveries drain it
                 self._producer.poll(0.1)
+            except KafkaException as error:
+                if error.args[0].code() != KafkaError.MSG_SIZE_TOO_LARGE:
+                    raise
+                size = len(key or b"") + len(value or b"")
+                raise TooLargeForKafka(
+                    f"a record of {size} bytes for {topic} is too large for Kafka "
+                    "(the producer's message.max.bytes)"
+                ) from error
 
     def _confirm(self, deliveries: _Deliveries) -> None:
         remaining = self._producer.flush(60)

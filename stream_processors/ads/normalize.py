@@ -23,15 +23,19 @@ from headwater.settings import Settings
 from headwater.topology import NORM_ADS
 from schemas import avro_schema
 from stream_processors.base import Transform
+from stream_processors.numeric_columns import NumericColumns
 from stream_processors.output import Output
 from stream_processors.ratios import cpc, cpm, ctr
 
-_SCHEMA = avro_schema("norm/ad_performance_daily")
+_RECORD = "norm/ad_performance_daily"
+_SCHEMA = avro_schema(_RECORD)
 _WRITE = FlatRecordWriter(_SCHEMA)
 _HEADERS = [(SCHEMA_HEADER, schema_id(_SCHEMA))]
+_COLUMNS = NumericColumns(_RECORD)
 _MICROS = Decimal(1_000_000)
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _EPOCH_DAY = date(1970, 1, 1).toordinal()
+_LONG_MAX = 2**63 - 1
 
 
 def _decimal(value: Any, what: str) -> Decimal:
@@ -46,9 +50,24 @@ def _decimal(value: Any, what: str) -> Decimal:
 
 def _count(value: Any, what: str) -> int:
     number = _decimal(value if value is not None else 0, what)
-    if number != number.to_integral_value() or number < 0:
+    if number != number.to_integral_value() or not 0 <= number <= _LONG_MAX:
         raise RejectedRecord(f"{what} is not a count: {value!r}")
     return int(number)
+
+
+def _spend(value: Any, what: str) -> Decimal:
+    """An amount spent: a number, never negative (the platforms report no refunds)."""
+    number = _decimal(value, what)
+    if number < 0:
+        raise RejectedRecord(f"{what} is negative: {value!r}")
+    return number
+
+
+def _id(value: Any, what: str) -> str:
+    """An object's id: the platforms send strings of digits (an int is read as one)."""
+    if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
+        raise RejectedRecord(f"{what} is not an id: {value!r}")
+    return str(value)
 
 
 def _day(value: Any) -> int:
@@ -58,11 +77,16 @@ def _day(value: Any) -> int:
         raise RejectedRecord(f"date is not YYYY-MM-DD: {value!r}") from error
 
 
-def _sum_actions(actions: Any, types: Iterable[str]) -> Decimal:
+def _sum_actions(actions: Any, types: Iterable[str], what: str) -> Decimal:
+    """The sum of the listed action types' values (absent when 0, so None counts 0)."""
+    if actions is None:
+        return Decimal(0)
+    if not isinstance(actions, list) or not all(isinstance(a, dict) for a in actions):
+        raise RejectedRecord(f"{what} is not a list of {{action_type, value}}: {actions!r}")
     wanted = set(types)
     total = Decimal(0)
-    for action in actions or []:
-        if isinstance(action, dict) and action.get("action_type") in wanted:
+    for action in actions:
+        if action.get("action_type") in wanted:
             total += _decimal(action.get("value", 0), f"action {action.get('action_type')}")
     return total
 
@@ -76,13 +100,15 @@ def _currency(value: Any) -> str:
 
 def _record(fields: dict[str, Any], spend: Decimal, fetched_at_us: int) -> dict[str, Any]:
     impressions, clicks = fields["impressions"], fields["clicks"]
-    return fields | {
-        "spend": str(spend),
+    record = fields | {"spend": str(spend)}
+    _COLUMNS.check(record)  # before the ratios, which divide these amounts
+    ratios = {
         "ctr": ctr(clicks, impressions),
         "cpc": cpc(spend, clicks),
         "cpm": cpm(spend, impressions),
-        "fetched_at": fetched_at_us,
     }
+    _COLUMNS.check(ratios)
+    return record | ratios | {"fetched_at": fetched_at_us}
 
 
 def facebook_row(envelope: RawEnvelope, conversion_types: Iterable[str]) -> dict[str, Any]:
@@ -90,23 +116,26 @@ def facebook_row(envelope: RawEnvelope, conversion_types: Iterable[str]) -> dict
     row = envelope.payload
     try:
         currency = _currency(row["account_currency"])
-        spend = _decimal(row.get("spend", "0"), "spend")
+        spend = _spend(row.get("spend", "0"), "spend")
+        account = row.get("account_id") or envelope.account
         fields = {
             "platform": "facebook",
-            "account_id": str(row.get("account_id") or envelope.account).removeprefix("act_"),
+            "account_id": _id(account, "account_id").removeprefix("act_"),
             "account_name": row.get("account_name"),
-            "campaign_id": str(row["campaign_id"]),
+            "campaign_id": _id(row["campaign_id"], "campaign_id"),
             "campaign_name": row.get("campaign_name"),
-            "ad_group_id": str(row["adset_id"]),
+            "ad_group_id": _id(row["adset_id"], "adset_id"),
             "ad_group_name": row.get("adset_name"),
-            "ad_id": str(row["ad_id"]),
+            "ad_id": _id(row["ad_id"], "ad_id"),
             "ad_name": row.get("ad_name"),
             "date": _day(row["date_start"]),
             "currency": currency,
             "impressions": _count(row.get("impressions"), "impressions"),
             "clicks": _count(row.get("clicks"), "clicks"),
-            "conversions": str(_sum_actions(row.get("actions"), conversion_types)),
-            "conversion_value": str(_sum_actions(row.get("action_values"), conversion_types)),
+            "conversions": str(_sum_actions(row.get("actions"), conversion_types, "actions")),
+            "conversion_value": str(
+                _sum_actions(row.get("action_values"), conversion_types, "action_values")
+            ),
         }
     except KeyError as error:
         raise RejectedRecord(f"Insights row lacks {error.args[0]}") from error
@@ -119,14 +148,14 @@ def google_ads_row(envelope: RawEnvelope) -> dict[str, Any]:
     try:
         customer, campaign, ad_group = row["customer"], row["campaign"], row["adGroup"]
         metrics = row.get("metrics", {})
-        spend = _decimal(metrics.get("costMicros", "0"), "costMicros") / _MICROS
+        spend = _spend(metrics.get("costMicros", "0"), "costMicros") / _MICROS
         fields = {
             "platform": "google_ads",
-            "account_id": str(customer.get("id") or envelope.account),
+            "account_id": _id(customer.get("id") or envelope.account, "customer.id"),
             "account_name": customer.get("descriptiveName"),
-            "campaign_id": str(campaign["id"]),
+            "campaign_id": _id(campaign["id"], "campaign.id"),
             "campaign_name": campaign.get("name"),
-            "ad_group_id": str(ad_group["id"]),
+            "ad_group_id": _id(ad_group["id"], "adGroup.id"),
             "ad_group_name": ad_group.get("name"),
             "ad_id": "",
             "ad_name": None,
