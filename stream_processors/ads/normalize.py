@@ -168,8 +168,10 @@ def google_ads_row(envelope: RawEnvelope) -> dict[str, Any]:
                 _decimal(metrics.get("conversionsValue", 0), "conversionsValue")
             ),
         }
-    except (KeyError, TypeError, AttributeError) as error:
+    except KeyError as error:
         raise RejectedRecord(f"GAQL row lacks {error}") from error
+    except (TypeError, AttributeError) as error:  # an object where a value is, or the reverse
+        raise RejectedRecord(f"GAQL row is not shaped as the API sends it: {error}") from error
     return _record(fields, spend, envelope.fetched_at_us)
 
 

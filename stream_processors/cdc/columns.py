@@ -48,6 +48,13 @@ _CONNECT_TYPES = {
 #: Connect's float types as JsonConverter names them ("float", "double"), and their aliases.
 _FLOATS = ("float", "double", "float32", "float64")
 
+_LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
+
+
+def is_long(value: Any) -> bool:
+    """Whether a JSON value is an integer an Avro long holds (a boolean is not one)."""
+    return type(value) is int and _LONG_MIN <= value <= _LONG_MAX
+
 _LOGICAL_TYPES = {
     "org.apache.kafka.connect.data.Decimal": "numeric",
     "io.debezium.data.VariableScaleDecimal": "numeric",
@@ -100,7 +107,10 @@ def column_value(field: dict[str, Any], value: Any) -> tuple[Any, bool]:
     logical = field.get("name")
     kind = field.get("type")
     try:
-        return _convert(logical, kind, field, value), False
+        converted = _convert(logical, kind, field, value)
+        if type(converted) is int and not is_long(converted):  # a time scaled up past 64 bits
+            raise ValueError("beyond the 64-bit integers")
+        return converted, False
     except (ValueError, TypeError, KeyError, binascii.Error) as error:
         raise RejectedRecord(
             f"column {field.get('field')!r}: cannot read {value!r} as {logical or kind}: {error}"
@@ -151,6 +161,8 @@ def _convert(logical: Any, kind: Any, field: dict[str, Any], value: Any) -> Any:
 def _integer(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"expected an integer, got {type(value).__name__}")
+    if not is_long(value):
+        raise ValueError("beyond the 64-bit integers")
     return value
 
 

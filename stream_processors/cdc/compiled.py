@@ -28,7 +28,7 @@ from headwater.avro import SCHEMA_HEADER, schema_id
 from headwater.avro_binary import double_bytes, long_bytes, raw_bytes, string_bytes
 from headwater.topology import norm_cdc_topic
 from schemas import avro_schema
-from stream_processors.cdc.columns import UNAVAILABLE, sql_type
+from stream_processors.cdc.columns import UNAVAILABLE, is_long, sql_type
 from stream_processors.cdc.keys import key_payload
 from stream_processors.output import Output
 
@@ -48,11 +48,13 @@ Converter = Callable[[Any], bytes]  # a column value -> its Avro union branch an
 
 
 def _union_long(value: int) -> bytes:
+    if not is_long(value):  # a time scaled up past 64 bits: the reference path refuses it
+        raise _Refused
     return b"\x04" + long_bytes(value)
 
 
 def _integer(value: Any) -> int:
-    if type(value) is not int:
+    if not is_long(value):  # beyond 64 bits long_bytes would write a corrupt varint
         raise _Refused
     return value
 
@@ -260,12 +262,12 @@ class CompiledNormalizer:
             return None  # truncates, unknown ops, keyless tables: the reference path
         lsn = source.get("lsn")
         schema_name, table_name = source.get("schema"), source.get("table")
-        if type(lsn) is not int or not schema_name or not table_name:
+        if not is_long(lsn) or not schema_name or not table_name:
             return None
         commit = source.get("ts_us")
-        if type(commit) is not int:
+        if not is_long(commit):
             millis = source.get("ts_ms")
-            if type(millis) is not int:
+            if not is_long(millis) or not is_long(millis * 1000):
                 return None
             commit = millis * 1000
         tx = source.get("txId")
@@ -296,7 +298,7 @@ class CompiledNormalizer:
                 long_bytes(op),
                 long_bytes(lsn),
                 long_bytes(commit),
-                b"\x02" + long_bytes(tx) if type(tx) is int else b"\x00",
+                b"\x02" + long_bytes(tx) if is_long(tx) else b"\x00",
                 _strings(key_names),
                 long_bytes(len(columns)) + b"".join(parts) + b"\x00" if columns else b"\x00",
             ]

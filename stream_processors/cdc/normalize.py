@@ -15,7 +15,7 @@ from headwater.avro import SCHEMA_HEADER, encode, schema_id
 from headwater.errors import RejectedRecord
 from headwater.topology import norm_cdc_topic
 from schemas import avro_schema
-from stream_processors.cdc.columns import column_value, sql_type
+from stream_processors.cdc.columns import column_value, is_long, sql_type
 from stream_processors.cdc.compiled import CompiledNormalizer
 from stream_processors.cdc.keys import key_payload
 from stream_processors.output import Output
@@ -57,7 +57,7 @@ def normalize_reference(key: bytes | None, value: bytes | None) -> list[Output]:
         # Incremental-snapshot rows carry no LSN. Version 0 makes them insert-if-absent: they
         # never overwrite a row the stream wrote, and a recorded delete keeps them out.
         lsn = INCREMENTAL_SNAPSHOT_VERSION
-    if not source_schema or not table or not isinstance(lsn, int):
+    if not source_schema or not table or not is_long(lsn):
         raise RejectedRecord("source block lacks schema, table or lsn")
     record: dict[str, Any] = {
         "source_schema": source_schema,
@@ -65,7 +65,7 @@ def normalize_reference(key: bytes | None, value: bytes | None) -> list[Output]:
         "op": op,
         "lsn": lsn,
         "commit_time": _commit_micros(source),
-        "txid": source.get("txId") if isinstance(source.get("txId"), int) else None,
+        "txid": source.get("txId") if is_long(source.get("txId")) else None,
         "primary_key": [],
         "columns": [],
     }
@@ -103,9 +103,9 @@ def _json(data: bytes, what: str) -> dict[str, Any]:
 
 
 def _commit_micros(source: dict[str, Any]) -> int:
-    if isinstance(source.get("ts_us"), int):
+    if is_long(source.get("ts_us")):
         return int(source["ts_us"])
-    if isinstance(source.get("ts_ms"), int):
+    if is_long(source.get("ts_ms")) and is_long(source["ts_ms"] * 1000):
         return int(source["ts_ms"]) * 1000
     raise RejectedRecord("source block has no commit time (ts_us / ts_ms)")
 

@@ -22,11 +22,14 @@ from headwater.settings import Settings
 from headwater.topology import NORM_EVENTS
 from schemas import avro_schema
 from stream_processors.base import Transform
+from stream_processors.numeric_columns import NumericColumns
 from stream_processors.output import Output
 
-_SCHEMA = avro_schema("norm/app_event")
+_RECORD = "norm/app_event"
+_SCHEMA = avro_schema(_RECORD)
 _WRITE = FlatRecordWriter(_SCHEMA)
 _HEADERS = [(SCHEMA_HEADER, schema_id(_SCHEMA))]
+_COLUMNS = NumericColumns(_RECORD)
 
 
 class Pseudonymizer:
@@ -39,8 +42,21 @@ class Pseudonymizer:
         return hmac.new(self._key, identity.encode(), hashlib.sha256).hexdigest()
 
 
-def _text(value: Any) -> str | None:
+def _text(value: Any, what: str) -> str | None:
+    """A text field; numbers are read as text, objects and lists are refused."""
+    if isinstance(value, dict | list):
+        raise RejectedRecord(f"{what} is not text: {value!r}")
     return None if value is None or value == "" else str(value)
+
+
+def _object(record: dict[str, Any], name: str) -> dict[str, Any]:
+    """A nested object of the record; absent is empty (anonymous users have no profile)."""
+    value = record.get(name)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise RejectedRecord(f"{name} is not an object: {value!r}")
+    return value
 
 
 def _occurred_at(ts: Any, zone: ZoneInfo) -> int:
@@ -48,7 +64,10 @@ def _occurred_at(ts: Any, zone: ZoneInfo) -> int:
         local = datetime.strptime(str(ts), "%Y%m%d%H%M%S").replace(tzinfo=zone)
     except ValueError as error:
         raise RejectedRecord(f"ts is not YYYYMMDDHHMMSS: {ts!r}") from error
-    return to_micros(local)
+    try:
+        return to_micros(local)
+    except ValueError as error:
+        raise RejectedRecord(f"ts {ts!r} in {zone.key}: {error}") from error
 
 
 def _amount(value: Any) -> str | None:
@@ -60,6 +79,7 @@ def _amount(value: Any) -> str | None:
         raise RejectedRecord(f"Amount is not a number: {value!r}") from error
     if not amount.is_finite():
         raise RejectedRecord(f"Amount is not a finite number: {value!r}")
+    _COLUMNS.check({"amount": amount})
     return str(amount)
 
 
@@ -74,25 +94,25 @@ def clevertap_event(
     # The export's id is unique within an account; two apps can send identical events.
     event_id = hashlib.sha256(f"{envelope.account}|{export_id}".encode()).hexdigest()[:32]
     record = envelope.payload
-    profile = record.get("profile") if isinstance(record.get("profile"), dict) else {}
-    assert isinstance(profile, dict)
-    props = record.get("event_props") if isinstance(record.get("event_props"), dict) else {}
-    assert isinstance(props, dict)
+    profile = _object(record, "profile")
+    props = _object(record, "event_props")
     if "ts" not in record:
         raise RejectedRecord("event has no ts")
-    who = _text(profile.get("identity")) or _text(profile.get("objectId"))
+    who = _text(profile.get("identity"), "profile.identity") or _text(
+        profile.get("objectId"), "profile.objectId"
+    )
     return {
         "event_id": event_id,
         "account_id": envelope.account,
         "event_name": event_name,
         "occurred_at": _occurred_at(record["ts"], zone),
         "user_key": pseudonymize(who) if who else None,
-        "platform": _text(profile.get("platform")),
-        "utm_source": _text(props.get("utm_source")),
-        "utm_campaign": _text(props.get("utm_campaign")),
-        "campaign_id": _text(props.get("campaign_id")),
+        "platform": _text(profile.get("platform"), "profile.platform"),
+        "utm_source": _text(props.get("utm_source"), "utm_source"),
+        "utm_campaign": _text(props.get("utm_campaign"), "utm_campaign"),
+        "campaign_id": _text(props.get("campaign_id"), "campaign_id"),
         "amount": _amount(props.get("Amount")),
-        "currency": _text(props.get("Currency")),
+        "currency": _text(props.get("Currency"), "Currency"),
         "fetched_at": envelope.fetched_at_us,
     }
 
