@@ -13,7 +13,7 @@ import binascii
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeGuard
 
 from headwater.errors import RejectedRecord
 
@@ -51,7 +51,7 @@ _FLOATS = ("float", "double", "float32", "float64")
 _LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
 
 
-def is_long(value: Any) -> bool:
+def is_long(value: Any) -> TypeGuard[int]:
     """Whether a JSON value is an integer an Avro long holds (a boolean is not one)."""
     return type(value) is int and _LONG_MIN <= value <= _LONG_MAX
 
