@@ -55,6 +55,7 @@ def is_long(value: Any) -> TypeGuard[int]:
     """Whether a JSON value is an integer an Avro long holds (a boolean is not one)."""
     return type(value) is int and _LONG_MIN <= value <= _LONG_MAX
 
+
 _LOGICAL_TYPES = {
     "org.apache.kafka.connect.data.Decimal": "numeric",
     "io.debezium.data.VariableScaleDecimal": "numeric",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import orjson
@@ -20,6 +20,32 @@ from headwater.errors import RejectedRecord
 from headwater.settings import KpiSettings
 
 ADS, EVENTS, ORDERS = "ads", "events", "orders"
+
+#: A KPI row's money columns are numeric(18,6): no single share may reach 10^12.
+_AMOUNT_LIMIT = Decimal(10) ** 12
+_COUNT_LIMIT = 2**63 - 1
+
+
+def amount(value: Any, what: str) -> Decimal:
+    """A share's amount: a finite decimal that a KPI row can hold; RejectedRecord if not."""
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation as error:
+        raise RejectedRecord(f"{what} is not a number: {value!r}") from error
+    if not number.is_finite() or abs(number) >= _AMOUNT_LIMIT:
+        raise RejectedRecord(f"{what} is not an amount a KPI row holds: {value!r}")
+    return number
+
+
+def count(value: Any, what: str) -> int:
+    """A share's count: a whole number from 0; RejectedRecord if not."""
+    try:
+        number = int(str(value))
+    except ValueError as error:
+        raise RejectedRecord(f"{what} is not a count: {value!r}") from error
+    if not 0 <= number <= _COUNT_LIMIT:
+        raise RejectedRecord(f"{what} is not a count: {value!r}")
+    return number
 
 
 def contributions_topic(app_id: str) -> str:
@@ -121,14 +147,14 @@ def from_ad_row(row: dict[str, Any], attribution: Attribution) -> Contribution:
     day = row["date"].isoformat() if isinstance(row["date"], date) else str(row["date"])
     key = KpiKey(day, str(row["platform"]), str(row["campaign_id"]))
     identity = "|".join(str(row[k]) for k in ("account_id", "ad_group_id", "ad_id"))
-    spend = Decimal(row["spend"])
+    spend = amount(row["spend"], "spend")
     values = {
-        "impressions": str(row["impressions"]),
-        "clicks": str(row["clicks"]),
+        "impressions": str(count(row["impressions"], "impressions")),
+        "clicks": str(count(row["clicks"], "clicks")),
         "spend": str(attribution.to_reporting(spend, row["currency"])),
         "spend_account": str(spend),
         "account_currency": str(row["currency"]),
-        "conversions": str(row["conversions"]),
+        "conversions": str(amount(row["conversions"], "conversions")),
     }
     return Contribution(key, ADS, identity, _micros(row["fetched_at"]), values)
 
@@ -161,5 +187,5 @@ def order_values(row: dict[str, Any], attribution: Attribution) -> dict[str, str
     """An order's share: one order and its amount, or nothing once cancelled or refunded."""
     if str(row.get("status")) in attribution.settings.uncounted_statuses:
         return None
-    amount = Decimal(str(row["amount"]))
-    return {"orders": "1", "revenue": str(attribution.to_reporting(amount, str(row["currency"])))}
+    paid = amount(row["amount"], "amount")
+    return {"orders": "1", "revenue": str(attribution.to_reporting(paid, str(row["currency"])))}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from headwater.avro import DECODE_ERRORS, UndecodableRecord
 from headwater.cdc_row import decode_change
 from headwater.settings import Settings
 from stream_processors.base import Incoming, StatefulStage
@@ -53,7 +54,12 @@ class OrderContributions(StatefulStage):
         key, value = record.key, record.value
         if value is None or key is None:
             return []  # our tombstone after a DELETE record
-        change = decode_change(value, record.headers)
+        try:
+            change = decode_change(value, record.headers)
+        except UndecodableRecord:
+            raise  # its reason says which schema
+        except DECODE_ERRORS as error:  # what fastavro raises for bytes that are no CdcRow
+            raise UndecodableRecord(f"not a CdcRow: {type(error).__name__}: {error}") from error
         if change.op == "TRUNCATE":
             return []
         rows = self._rows.setdefault(record.partition, {})

@@ -12,7 +12,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from stream_processors.kpis.contributions import ADS, EVENTS, ORDERS, Contribution, KpiKey
+from stream_processors.kpis.contributions import (
+    ADS,
+    EVENTS,
+    ORDERS,
+    Contribution,
+    KpiKey,
+    amount,
+    count,
+)
 from stream_processors.ratios import ratio
 
 #: (version, values or None): one identity's latest contribution to a row
@@ -37,17 +45,19 @@ class Totals:
     accounts: dict[str, list[Any]] = field(default_factory=dict)
 
     def add(self, kind: str, values: dict[str, str], sign: int) -> None:
-        """Add (sign 1) or take away (sign -1) one contribution's values."""
+        """Add (sign 1) or take away (sign -1) one contribution's values; RejectedRecord for
+        values no row can hold (the caller works on a copy: a failure changes nothing)."""
         for name in _COUNTS[kind]:
             if name in values:
-                self.counts[name] = self.counts.get(name, 0) + sign * int(values[name])
+                self.counts[name] = self.counts.get(name, 0) + sign * count(values[name], name)
         for name in _AMOUNTS[kind]:
             if name in values:
-                self.amounts[name] = self.amounts.get(name, _ZERO) + sign * Decimal(values[name])
+                share = amount(values[name], name)
+                self.amounts[name] = self.amounts.get(name, _ZERO) + sign * share
         if kind == ADS:
             account = self.accounts.setdefault(values["account_currency"], [0, _ZERO])
             account[0] += sign
-            account[1] += sign * Decimal(values["spend_account"])
+            account[1] += sign * amount(values["spend_account"], "spend_account")
             if account[0] == 0:
                 del self.accounts[values["account_currency"]]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from headwater.avro import record_reader
+from headwater.avro import DECODE_ERRORS, UndecodableRecord, record_reader
 from headwater.settings import Settings
 from headwater.topology import NORM_ADS, NORM_EVENTS, norm_cdc_topic
 from stream_processors.base import Incoming, Stage
@@ -61,7 +61,14 @@ class RecordContributions(Stage):
         """The record's contribution, keyed by its KPI row."""
         if record.value is None:
             return []
-        contribution = self._contribution(self._read(record.value, record.headers))
+        try:
+            row = self._read(record.value, record.headers)
+        except UndecodableRecord:
+            raise  # its reason says which schema
+        except DECODE_ERRORS as error:  # what fastavro raises for bytes that are no such record
+            name = self._read.schema["name"]
+            raise UndecodableRecord(f"not a {name}: {type(error).__name__}: {error}") from error
+        contribution = self._contribution(row)
         if contribution is None:
             return []
         return [contribution_output(self._contributions, contribution)]

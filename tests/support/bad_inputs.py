@@ -30,11 +30,12 @@ class Bad:
     key: bytes | None = b"bad"
     #: too large for Kafka: its dead letter names it without carrying it
     too_large: bool = False
+    headers: tuple[tuple[str, bytes], ...] = ()
 
     @property
     def record(self) -> Record:
-        """The record to produce."""
-        return (self.key, self.value, [("case", self.id.encode())])
+        """The record to produce, its id in a header of its own."""
+        return (self.key, self.value, [*self.headers, ("case", self.id.encode())])
 
 
 @dataclass(frozen=True)

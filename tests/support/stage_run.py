@@ -127,7 +127,7 @@ class StageRun:
 
         def inputs_committed() -> bool:
             return _alive(worker) and all(
-                committed(self.settings, self.group, topic) == len(records)
+                committed(self.settings, self.group, topic) >= len(records)
                 for topic, records in inputs.items()
             )
 
