@@ -13,7 +13,6 @@ import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -30,14 +29,18 @@ from stream_processors.kpis.fold import KpiFold
 from stream_processors.kpis.stages import orders_topic, stages
 from tests.support.bad_inputs import TEN_MB, Bad, Batch, assert_dead_letter, interleave
 from tests.support.kafka_io import Record
+from tests.support.norm_records import (
+    AFTER_YEAR_9999_US,
+    BEFORE_YEAR_1_US,
+    DAY,
+    ad_row,
+    app_event,
+    order_change,
+)
 from tests.support.stage_run import Outcome, retarget, stage_run
 
-DAY = "2026-11-20"
 CAMPAIGN = "23850001"
 ROW = KpiKey(DAY, "facebook", CAMPAIGN)
-NOON_US = int(datetime(2026, 11, 20, 12, tzinfo=UTC).timestamp()) * 1_000_000
-FETCHED_US = NOON_US + 3_600_000_000
-BEFORE_YEAR_1_US = int(datetime(1, 1, 1, tzinfo=UTC).timestamp()) * 1_000_000 - 1
 AD_SCHEMA = avro_schema("norm/ad_performance_daily")
 EVENT_SCHEMA = avro_schema("norm/app_event")
 ORDER_SCHEMA = avro_schema("norm/cdc_row")
@@ -47,77 +50,6 @@ Headers = tuple[tuple[str, bytes], ...]
 AD_HEADERS: Headers = ((SCHEMA_HEADER, schema_id(AD_SCHEMA)),)
 EVENT_HEADERS: Headers = ((SCHEMA_HEADER, schema_id(EVENT_SCHEMA)),)
 ORDER_HEADERS: Headers = ((SCHEMA_HEADER, schema_id(ORDER_SCHEMA)),)
-
-
-def ad_row(n: int, **changes: Any) -> dict[str, Any]:
-    """A normalized Facebook ad row of ad ``n``, as the normalizer writes it."""
-    return {
-        "platform": "facebook",
-        "account_id": "1",
-        "account_name": None,
-        "campaign_id": CAMPAIGN,
-        "campaign_name": None,
-        "ad_group_id": "5",
-        "ad_group_name": None,
-        "ad_id": str(n),
-        "ad_name": None,
-        "date": (date.fromisoformat(DAY) - date(1970, 1, 1)).days,
-        "currency": "USD",
-        "impressions": 1000 + n,
-        "clicks": n,
-        "spend": f"{n}.{n % 100:02d}",
-        "conversions": str(n % 3),
-        "conversion_value": "0",
-        "ctr": None,
-        "cpc": None,
-        "cpm": None,
-        "fetched_at": FETCHED_US,
-    } | changes
-
-
-def event(n: int, **changes: Any) -> dict[str, Any]:
-    """An install attributed to the campaign."""
-    return {
-        "event_id": f"install-{n}",
-        "account_id": "acc",
-        "event_name": "App Installed",
-        "occurred_at": NOON_US + n,
-        "user_key": None,
-        "platform": None,
-        "utm_source": None,
-        "utm_campaign": None,
-        "campaign_id": f"fb-{CAMPAIGN}",
-        "amount": None,
-        "currency": None,
-        "fetched_at": FETCHED_US,
-    } | changes
-
-
-def order(n: int, **changes: Any) -> dict[str, Any]:
-    """The normalized change (a CdcRow) of a paid order of the campaign."""
-    values = {
-        "id": n,
-        "campaign_id": f"fb-{CAMPAIGN}",
-        "created_at": NOON_US + n,
-        "status": "paid",
-        "amount": f"{n}.50",
-        "currency": "GBP",
-    } | changes
-    types = {"id": "int8", "created_at": "timestamptz", "amount": "numeric(12,2)"}
-    return {
-        "source_schema": "shop",
-        "source_table": "orders",
-        "op": "INSERT",
-        "lsn": 10_000 + n,
-        "commit_time": NOON_US,
-        "txid": None,
-        "primary_key": ["id"],
-        "columns": [
-            {"name": name, "sql_type": types.get(name, "text"), "nullable": True,
-             "unchanged": False, "value": value}
-            for name, value in values.items()
-        ],
-    }  # fmt: skip
 
 
 def avro(schema: Any, record: dict[str, Any]) -> bytes:
@@ -191,7 +123,7 @@ def bad_ads() -> list[Bad]:
             mystery,
             not_one,
         ),
-        ad("an AppEvent", avro(EVENT_SCHEMA, event(1)), not_one),
+        ad("an AppEvent", avro(EVENT_SCHEMA, app_event(1)), not_one),
         ad("unknown platform enum", tiktok, not_one),
         ad("spend NaN", row(spend="NaN"), "spend"),
         ad("spend Infinity", row(spend="Infinity"), "spend"),
@@ -208,8 +140,8 @@ def bad_ads() -> list[Bad]:
 
 
 def bad_events() -> list[Bad]:
-    good = avro(EVENT_SCHEMA, event(1))
-    name = avro(EVENT_SCHEMA, event(1, event_name="App Installeé"))
+    good = avro(EVENT_SCHEMA, app_event(1))
+    name = avro(EVENT_SCHEMA, app_event(1, event_name="App Installeé"))
 
     def bad(case: str, value: bytes, reason: str = "AppEvent") -> Bad:
         return on(EVENT_HEADERS, f"event: {case}", value, reason)
@@ -220,25 +152,29 @@ def bad_events() -> list[Bad]:
         bad("an AdPerformanceDaily", avro(AD_SCHEMA, ad_row(1))),
         bad("invalid UTF-8", name.replace("é".encode(), b"\xff\xfe")),
         bad(
-            "occurred_at before year 1", avro(EVENT_SCHEMA, event(1, occurred_at=BEFORE_YEAR_1_US))
+            "occurred_at before year 1",
+            avro(EVENT_SCHEMA, app_event(1, occurred_at=BEFORE_YEAR_1_US)),
         ),
-        bad("occurred_at after year 9999", avro(EVENT_SCHEMA, event(1, occurred_at=2**62))),
+        bad(
+            "occurred_at after year 9999",
+            avro(EVENT_SCHEMA, app_event(1, occurred_at=AFTER_YEAR_9999_US)),
+        ),
     ]
 
 
 def bad_orders() -> list[Bad]:
-    good = avro(ORDER_SCHEMA, order(1))
+    good = avro(ORDER_SCHEMA, order_change(1))
 
     def bad(case: str, value: bytes, reason: str) -> Bad:
         return on(ORDER_HEADERS, f"order: {case}", value, reason, key=b'{"id":1}')
 
     def change(**changes: Any) -> bytes:
-        return avro(ORDER_SCHEMA, order(1, **changes))
+        return avro(ORDER_SCHEMA, order_change(1, **changes))
 
     return [
         bad("empty value", b"", "CdcRow"),
         bad("truncated Avro", good[: len(good) - 5], "CdcRow"),
-        bad("an AppEvent", avro(EVENT_SCHEMA, event(1)), "CdcRow"),
+        bad("an AppEvent", avro(EVENT_SCHEMA, app_event(1)), "CdcRow"),
         bad("amount NaN", change(amount="NaN"), "amount"),
         bad("amount 1e30", change(amount="1e30"), "amount"),
         bad("amount not a number", change(amount="1,5"), "amount"),
@@ -288,13 +224,14 @@ def good_ads() -> list[Record]:
 
 
 def good_events() -> list[Record]:
-    outputs = [event_output(event(n)) for n in range(GOOD)]
+    outputs = [event_output(app_event(n)) for n in range(GOOD)]
     return [(output.key, output.value, output.headers) for output in outputs]
 
 
 def good_orders() -> list[Record]:
     return [
-        (f'{{"id":{n}}}'.encode(), avro(ORDER_SCHEMA, order(n)), ORDER_HEADERS) for n in range(GOOD)
+        (f'{{"id":{n}}}'.encode(), avro(ORDER_SCHEMA, order_change(n)), ORDER_HEADERS)
+        for n in range(GOOD)
     ]
 
 

@@ -19,9 +19,10 @@ from sinks import ads, events
 from sinks.rejects import TABLE as REJECTS
 from sinks.runner import SinkRunner
 from sinks.upsert import VersionedUpsertWriter
+from stream_processors.ads.normalize import to_output as ad_output
 from tests.conftest import wait_for
 from tests.support.dead_letters import sink_dead_letters
-from tests.support.norm_records import ad_value, app_event_value
+from tests.support.norm_records import ad_record, ad_value, app_event_value
 from tests.support.running import Worker
 
 GOOD = 40
@@ -56,10 +57,10 @@ def test_refused_ad_rows_go_to_the_dlq_and_the_rest_lands(
 ) -> None:
     spend = [f"{n}.25" for n in range(GOOD)]
     values = [ad_value(n, s) for n, s in enumerate(spend)]
-    values.insert(
-        7, ad_value(1007, "5000000000000000")
-    )  # numeric(18,6) holds 12 digits before the point
-    values.insert(31, ad_value(1031, "-70000000000000"))
+    # numeric(18,6) holds 12 digits before the point. The normalizer refuses such rows now;
+    # these stand for rows another writer (or an older normalizer) left on the topic.
+    values.insert(7, ad_output(ad_record(1007, spend="5000000000000000")).value)
+    values.insert(31, ad_output(ad_record(1031, spend="-70000000000000")).value)
     _produce(settings, topic, values)
     spec = dataclasses.replace(ads.AD_PERFORMANCE_DAILY, schema=unique_name)
     runner = SinkRunner(settings, VersionedUpsertWriter("ad-performance", spec), [topic],
