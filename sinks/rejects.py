@@ -14,7 +14,7 @@ import json
 import logging
 
 import psycopg
-from confluent_kafka import KafkaException, Producer
+from confluent_kafka import KafkaError, KafkaException, Producer
 from psycopg import sql
 
 from headwater import dlq
@@ -109,18 +109,22 @@ class RejectOutbox:
             delivery = DeliveryTracker()
             try:
                 for topic, partition, offset, reason, error, key, value, headers, stamp in rows:
-                    producer.produce(
-                        DLQ_TOPIC,
-                        key=key,
-                        value=value,
-                        headers=[
-                            *dlq_headers(self.stage, reason, topic, partition, offset),
-                            (dlq.ERROR, error.encode()),
-                            *([(SOURCE_TIMESTAMP, str(stamp).encode())] if stamp else []),
-                            *_headers_from_json(headers),
-                        ],
-                        on_delivery=delivery,
-                    )
+                    letter = [
+                        *dlq_headers(self.stage, reason, topic, partition, offset),
+                        (dlq.ERROR, error.encode()),
+                        *([(SOURCE_TIMESTAMP, str(stamp).encode())] if stamp else []),
+                        *_headers_from_json(headers),
+                    ]
+                    try:
+                        producer.produce(
+                            DLQ_TOPIC, key=key, value=value, headers=letter, on_delivery=delivery
+                        )
+                    except KafkaException as failure:
+                        if failure.args[0].code() != KafkaError.MSG_SIZE_TOO_LARGE:
+                            raise
+                        size = len(key or b"") + len(value or b"")
+                        letter.append(dlq.omitted(size))
+                        producer.produce(DLQ_TOPIC, headers=letter, on_delivery=delivery)
                 delivery.confirm(producer, 30)
             except (KafkaException, BufferError, DependencyUnavailable) as failure:
                 raise DeadLettersNotAcknowledged(
