@@ -20,6 +20,7 @@ from sinks.offsets import TABLE as OFFSETS
 from sinks.rejects import TABLE as REJECTS
 from sinks.runner import SinkRunner
 from tests.conftest import wait_for
+from tests.support.bad_inputs import Bad, assert_dead_letter
 from tests.support.kafka_io import MAX_MESSAGE_BYTES, Record, fill, read_all
 from tests.support.running import Worker
 from tests.support.stage_run import DeadLetter, dead_letter
@@ -106,3 +107,12 @@ def sink_run(settings: Settings, role: str) -> Iterator[SinkRun]:
         yield run
     finally:
         run.close()
+
+
+def assert_refused(letter: DeadLetter | None, case: Bad, writer: str) -> None:
+    """A sink's dead letter of the case: its reason, the writer that refused it and the class
+    of the error that said so, with the original record (or a note of what was left out)."""
+    assert_dead_letter(letter, case)
+    assert letter is not None
+    assert letter.headers[dlq.STAGE] == f"sink.{writer}"
+    assert letter.headers[dlq.ERROR]

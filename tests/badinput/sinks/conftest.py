@@ -17,6 +17,7 @@ def warehouse(settings: Settings) -> Iterator[psycopg.Connection]:
     """A connection to the warehouse (autocommit: each query sees the sink's commits)."""
     assert settings.warehouse.dsn is not None
     with psycopg.connect(settings.warehouse.dsn.get_secret_value(), autocommit=True) as connection:
+        connection.execute("SET TIME ZONE 'UTC'")  # year 1 in UTC is year 0 west of it
         yield connection
 
 
