@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from headwater.avro import Headers, record_reader
@@ -11,6 +13,12 @@ from headwater.avro import Headers, record_reader
 _EPOCH = datetime(1970, 1, 1)
 _EPOCH_UTC = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_DAY = date(1970, 1, 1).toordinal()
+#: The column types a CdcRow may name (those the CDC normalizer derives from Debezium's): a
+#: mirror's DDL is made of them, so nothing else may pass.
+_SQL_TYPE = re.compile(
+    r"int[248]|text|bool|date|timetz|time|timestamptz|timestamp|jsonb|json|uuid|bytea|float[48]"
+    r"|numeric|numeric\(\d{1,9},\d{1,9}\)|varchar\(\d{1,9}\)|char\(\d{1,9}\)"
+)
 
 
 @dataclass
@@ -47,12 +55,20 @@ def decode_change(value: bytes, headers: Headers = ()) -> Change:
     )
     for column in record["columns"]:
         name, sql_type = column["name"], column["sql_type"]
-        change.types[name] = sql_type
+        change.types[name] = column_type(name, sql_type)
         if column["unchanged"]:
             change.unchanged.add(name)
         else:
             change.values[name] = python_value(sql_type, column["value"])
     return change
+
+
+@cache
+def column_type(name: str, sql_type: str) -> str:
+    """The column's SQL type; ValueError when it is not one a CdcRow may name."""
+    if _SQL_TYPE.fullmatch(sql_type) is None:
+        raise ValueError(f"column {name!r}: {sql_type!r} is not a column type of a CdcRow")
+    return sql_type
 
 
 def _as_micros(value: Any) -> int:

@@ -32,8 +32,8 @@ def written(document: dict[str, Any], record: dict[str, Any]) -> bytes:
     return buffer.getvalue()
 
 
-def _first(fields: list[dict[str, Any]], kind: Any) -> int:
-    return next(n for n, field in enumerate(fields) if field["type"] == kind)
+def _first(fields: list[dict[str, Any]], kind: Callable[[Any], bool]) -> int:
+    return next(n for n, field in enumerate(fields) if kind(field["type"]))
 
 
 def undecodable(
@@ -51,8 +51,8 @@ def undecodable(
         writer["fields"][field]["type"] = kind
         return written(writer, good | {fields[field]["name"]: replacement})
 
-    text = _first(fields, "string")
-    optional = _first(fields, ["null", "string"])
+    text = _first(fields, lambda kind: kind == "string")
+    union = _first(fields, lambda kind: isinstance(kind, list))
     mystery = written(
         {"type": "record", "name": "Mystery", "namespace": "elsewhere",
          "fields": [{"name": "x", "type": "long"}, {"name": "y", "type": "string"}]},
@@ -73,7 +73,7 @@ def undecodable(
         ("invalid UTF-8", changed(text, "bytes", b"\xff\xfe\xfd"), headers),
         (
             "a union branch beyond the union",
-            changed(optional, ["null", "string", "long", "double", "boolean", "bytes"], b"x"),
+            changed(union, ["null", "string", "long", "double", "boolean", "bytes"], b"x"),
             headers,
         ),
         ("an overlong varint", b"\xff" * 10 + b"\x01" + value, headers),

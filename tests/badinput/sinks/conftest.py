@@ -22,10 +22,10 @@ def warehouse(settings: Settings) -> Iterator[psycopg.Connection]:
 
 
 @pytest.fixture(scope="module")
-def schema(warehouse: psycopg.Connection) -> Iterator[str]:
-    """A warehouse schema for the module's tables (and mirrors), dropped afterwards with the
-    mirror writer's bookkeeping of it."""
-    name = f"badinput_{uuid.uuid4().hex[:8]}"
+def schema(request: pytest.FixtureRequest, warehouse: psycopg.Connection) -> Iterator[str]:
+    """A warehouse schema for the module's tables (the module's ``WAREHOUSE_SCHEMA``, when
+    its records name it), dropped afterwards with the mirror writer's bookkeeping of it."""
+    name = getattr(request.module, "WAREHOUSE_SCHEMA", None) or f"badinput_{uuid.uuid4().hex[:8]}"
     yield name
     warehouse.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
     warehouse.execute(f'DROP TABLE IF EXISTS headwater."deleted_{name}__orders"')
