@@ -49,6 +49,11 @@ class InvalidRequest(SourceError, Terminal):
     """The API refused the request as malformed (bad field, bad account id, sunset version)."""
 
 
+class RecordTooLarge(SourceError, Terminal):
+    """The API returned a record larger than Kafka takes: a person decides (raise the topic's
+    and the producer's limits, or have the API return less)."""
+
+
 @dataclass(frozen=True)
 class Window:
     """An inclusive range of days, in the account's reporting timezone."""

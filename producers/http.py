@@ -82,6 +82,15 @@ class ErrorRule:
         return self.error(message)
 
 
+def json_of(response: requests.Response) -> Any:
+    """The answer's JSON; ValueError for an answer that has none it can give (no JSON, bytes
+    that are no text, or nesting deeper than the parser's recursion goes)."""
+    try:
+        return response.json()
+    except RecursionError as error:  # "[[[[..." a hundred thousand deep
+        raise ValueError(f"JSON nested too deep to read: {error}") from None
+
+
 def first_match(rules: Iterable[ErrorRule], refusal: Refusal) -> ErrorRule | None:
     """The first rule of a table that describes the refusal (tables are ordered: first wins)."""
     return next((rule for rule in rules if rule.matches(refusal)), None)

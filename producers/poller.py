@@ -21,7 +21,7 @@ from headwater.raw import RAW_RETENTION_MS, make_envelope, raw_topic
 from headwater.settings import Settings
 from headwater.topology import api_source
 from producers import metrics
-from producers.base import AuthenticationFailed, RawRecord, Source, Window
+from producers.base import AuthenticationFailed, RawRecord, RecordTooLarge, Source, Window
 from producers.state import CursorStore
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,19 @@ def envelope(source: Source, record: RawRecord, window: Window) -> dict[str, Any
         request=record.request,
         payload=record.payload,
     )
+
+
+def raw_value(document: dict[str, Any]) -> bytes:
+    """An envelope as the raw topic's bytes: UTF-8 JSON, the API's text as it came; a string
+    that is no Unicode text (a lone surrogate the API escaped) stays escaped as it was sent."""
+    try:
+        return json.dumps(document, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return json.dumps(document).encode()
+
+
+def _utf8(text: str) -> bytes:
+    return text.encode(errors="backslashreplace")  # a key from a lone surrogate stays readable
 
 
 @dataclass
@@ -168,8 +181,8 @@ class Poller:
         for record in self.source.fetch(account, window):
             self._produce(
                 raw_topic(self.source.name, record.stream),
-                record.key.encode(),
-                json.dumps(envelope(self.source, record, window), ensure_ascii=False).encode(),
+                _utf8(record.key),
+                raw_value(envelope(self.source, record, window)),
                 delivery,
             )
             published += 1
@@ -203,6 +216,13 @@ class Poller:
                 problem = "the producer's queue stayed full"
             except KafkaException as error:
                 kafka_error = error.args[0]
+                if isinstance(kafka_error, KafkaError) and (
+                    kafka_error.code() == KafkaError.MSG_SIZE_TOO_LARGE
+                ):
+                    raise RecordTooLarge(
+                        f"record {key.decode(errors='replace')[:200]!r} of {len(value)} bytes "
+                        f"for {topic} is larger than Kafka takes (message.max.bytes)"
+                    ) from error
                 if not (isinstance(kafka_error, KafkaError) and kafka_error.retriable()):
                     raise KafkaUnavailable(f"cannot produce to {topic}: {error}") from error
                 problem = f"producing to {topic} kept failing: {error}"

@@ -27,7 +27,7 @@ from producers.base import (
     SourceError,
 )
 from producers.clevertap.models import ErrorBody, EventsPage, ExportStarted
-from producers.http import ErrorRule, JsonApi, Refusal, first_match
+from producers.http import ErrorRule, JsonApi, Refusal, first_match, json_of
 from producers.retry import RetryPolicy
 
 EVENTS_PATH: Final = "/1/events.json"
@@ -178,7 +178,7 @@ class CleverTapClient(JsonApi[JsonObject]):
     def settle(self, response: requests.Response, what: str) -> JsonObject:
         """A ``"status": "success"`` body; any other answer raises the error it means."""
         try:
-            body = response.json()
+            body = json_of(response)
         except ValueError as error:
             raise ApiUnavailable(
                 f"clevertap: {what}: HTTP {response.status_code} with a body that is not JSON"

@@ -33,7 +33,7 @@ from producers.facebook_ads.models import (
     Usage,
     parse_usage,
 )
-from producers.http import JsonApi
+from producers.http import JsonApi, json_of
 from producers.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -275,7 +275,7 @@ def halves(window: Window) -> tuple[Window, Window]:
 
 def _json(response: requests.Response) -> Any:
     try:
-        return response.json()
+        return json_of(response)
     except ValueError:
         return None
 

@@ -30,7 +30,7 @@ from producers.base import (
 )
 from producers.google_ads.auth import SETTING_PREFIX, RefreshTokenCredentials
 from producers.google_ads.models import ErrorBody, Status, StreamBatch
-from producers.http import ErrorRule, JsonApi, Refusal, first_match
+from producers.http import ErrorRule, JsonApi, Refusal, first_match, json_of
 from producers.retry import RetryPolicy
 
 
@@ -242,7 +242,7 @@ class GoogleAdsClient(JsonApi[list[StreamBatch]]):
     def settle(self, response: requests.Response, what: str) -> list[StreamBatch]:
         """Every batch of the stream; an error, also one after some batches, raises."""
         try:
-            body: Any = response.json()
+            body: Any = json_of(response)
         except ValueError as error:
             if response.status_code != 200 and response.status_code < 500:
                 raw = Status(code=response.status_code, message=response.text[:300])

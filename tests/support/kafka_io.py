@@ -45,13 +45,15 @@ def read_all(
         messages: list[Message] = []
 
         def done() -> bool:
-            if all(positions[p] >= end for p, end in ends.items()):
-                return True
-            for message in consumer.consume(1000, 0.5):
-                if message.error() is None:
-                    messages.append(message)
-                    positions[message.partition() or 0] = (message.offset() or 0) + 1
-            return all(positions[p] >= end for p, end in ends.items())
+            while not all(positions[p] >= end for p, end in ends.items()):
+                batch = consumer.consume(1000, 0.5)
+                if not batch:
+                    return False  # nothing came for a while: wait_for waits, then asks again
+                for message in batch:
+                    if message.error() is None:
+                        messages.append(message)
+                        positions[message.partition() or 0] = (message.offset() or 0) + 1
+            return True
 
         wait_for(done, timeout_s=60, what=f"all of {topic}")
         return messages
