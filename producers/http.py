@@ -12,6 +12,7 @@ they mean (:meth:`JsonApi.settle`, with a table of :class:`ErrorRule`), how it p
 
 from __future__ import annotations
 
+import json
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Iterable
@@ -83,10 +84,11 @@ class ErrorRule:
 
 
 def json_of(response: requests.Response) -> Any:
-    """The answer's JSON; ValueError for an answer that has none it can give (no JSON, bytes
-    that are no text, or nesting deeper than the parser's recursion goes)."""
+    """The answer's JSON; ValueError for an answer that has none it can give: no JSON, bytes
+    that are no UTF-8 (``response.json()`` would read them as U+FFFD, and a damaged name
+    would pass for data), or nesting deeper than the parser's recursion goes."""
     try:
-        return response.json()
+        return json.loads(response.content)  # JSON is UTF-8 (RFC 8259), whatever the headers say
     except RecursionError as error:  # "[[[[..." a hundred thousand deep
         raise ValueError(f"JSON nested too deep to read: {error}") from None
 

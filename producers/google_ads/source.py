@@ -42,10 +42,12 @@ def ad_group_daily_query(window: Window) -> str:
 
 
 def record_key(customer_id: str, row: dict[str, Any]) -> str:
-    """``customer|ad_group|date``; a part the API did not send stays empty (the row is kept)."""
-    ad_group = row.get("adGroup") or {}
-    segments = row.get("segments") or {}
-    return f"{customer_id}|{ad_group.get('id', '')}|{segments.get('date', '')}"
+    """``customer|ad_group|date``; a part the API did not send (or sent as something else than
+    an object) stays empty: the row is kept, for the normalizer to judge."""
+    ad_group, segments = row.get("adGroup"), row.get("segments")
+    ad_group_id = ad_group.get("id", "") if isinstance(ad_group, dict) else ""
+    day = segments.get("date", "") if isinstance(segments, dict) else ""
+    return f"{customer_id}|{ad_group_id}|{day}"
 
 
 class GoogleAdsSource:
