@@ -80,4 +80,5 @@ def event_id(event_name: str, record: dict[str, Any], occurrence: int = 0) -> st
     if occurrence:
         identity.append(occurrence)
     canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+    # surrogatepass: a lone surrogate the API escaped is hashed too (no other text changes)
+    return hashlib.sha256(canonical.encode(errors="surrogatepass")).hexdigest()[:32]
