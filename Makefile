@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: help install test test-unit test-integration test-e2e test-reliability lint record-schemas \
+.PHONY: help install test test-unit test-integration test-badinput test-e2e test-reliability lint record-schemas \
         format demo stack-up stack-down stack-status clean dashboards bench
 
 help:  ## list the targets
@@ -27,6 +27,9 @@ test-unit: $(INSTALLED)  ## unit tests only (no services)
 
 test-integration: $(INSTALLED)  ## integration tests against the real stack
 	$(BIN)/pytest tests/integration
+
+test-badinput: $(INSTALLED)  ## the bad-input catalogue: malformed inputs per source and stage, real stack
+	$(BIN)/pytest tests/badinput
 
 test-e2e: $(INSTALLED)  ## end-to-end tests
 	$(BIN)/pytest tests/e2e
