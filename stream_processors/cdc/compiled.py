@@ -262,7 +262,9 @@ class CompiledNormalizer:
             return None  # truncates, unknown ops, keyless tables: the reference path
         lsn = source.get("lsn")
         schema_name, table_name = source.get("schema"), source.get("table")
-        if not is_long(lsn) or not schema_name or not table_name:
+        if not is_long(lsn) or not isinstance(schema_name, str) or not isinstance(table_name, str):
+            return None
+        if not schema_name or not table_name:
             return None
         commit = source.get("ts_us")
         if not is_long(commit):

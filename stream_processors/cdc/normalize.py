@@ -51,7 +51,7 @@ def normalize_reference(key: bytes | None, value: bytes | None) -> list[Output]:
     source = payload.get("source")
     if not isinstance(source, dict):
         raise RejectedRecord("envelope has no source block")
-    source_schema, table = str(source.get("schema") or ""), str(source.get("table") or "")
+    source_schema, table = _name(source.get("schema")), _name(source.get("table"))
     lsn = source.get("lsn")
     if lsn is None and op == "SNAPSHOT" and source.get("snapshot") == "incremental":
         # Incremental-snapshot rows carry no LSN. Version 0 makes them insert-if-absent: they
@@ -100,6 +100,11 @@ def _json(data: bytes, what: str) -> dict[str, Any]:
     if not isinstance(parsed, dict):
         raise RejectedRecord(f"{what} is not a JSON object")
     return parsed
+
+
+def _name(value: Any) -> str:
+    """A schema or table name: text ("" for anything else, which the caller refuses)."""
+    return value if isinstance(value, str) else ""
 
 
 def _commit_micros(source: dict[str, Any]) -> int:
