@@ -9,6 +9,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
+
 from headwater import dlq
 from headwater.settings import Settings
 from headwater.topology import ApiSource, load
@@ -133,14 +135,18 @@ def broken_envelopes(good: dict[str, Any], key: bytes | None = b"bad") -> list[B
     return [dataclasses.replace(case, key=key) for case in cases]
 
 
-def normalizer_on(
-    run: StageRun, source: ApiSource, raw: str, normalized: str, settings: Settings | None = None
-) -> Stage:
-    """The source's normalizer as the processor builds it (``normalizer_stages``), reading
-    the run's raw topic and writing the run's normalized topic."""
-    factory: Callable[[Settings], Any] = load(source.normalizer)
-    transform = redirected(factory(settings or run.settings), {source.normalized: normalized})
-    return TransformStage(f"normalize_{source.name}", run.label, [raw], transform)
+def normalizer_of(
+    source: ApiSource, adjust: Callable[[Settings], Settings] = lambda own: own
+) -> Callable[[StageRun, str, str], Stage]:
+    """The source's normalizer as the processor builds it (``normalizer_stages``), with the
+    run's settings (``adjust``-ed), reading the run's raw topic, writing its normalized one."""
+
+    def stage(run: StageRun, raw: str, normalized: str) -> Stage:
+        factory: Callable[[Settings], Any] = load(source.normalizer)
+        transform = redirected(factory(adjust(run.settings)), {source.normalized: normalized})
+        return TransformStage(f"normalize_{source.name}", run.label, [raw], transform)
+
+    return stage
 
 
 def assert_dead_letter(letter: DeadLetter | None, case: Bad) -> None:
@@ -155,3 +161,32 @@ def assert_dead_letter(letter: DeadLetter | None, case: Bad) -> None:
     else:
         assert (letter.key, letter.value) == (case.key, case.value)
     assert letter.headers["case"] == case.id  # its own headers travel with it
+
+
+Check = Callable[[DeadLetter | None, Bad], None]
+
+
+def catalogue_tests(
+    bad: Sequence[Bad], batch: Batch, check: Check = assert_dead_letter
+) -> tuple[Callable[..., None], ...]:
+    """The tests of a catalogue of dead letters, for its module to name (pytest collects
+    them there): it holds 40 or more entries, each is a dead letter with its reason, and no
+    good record is one. The module's fixture ``letters`` gives its dead letters by offset."""
+
+    def test_the_catalogue_holds_at_least_40_bad_inputs() -> None:
+        assert len(bad) >= 40
+
+    @pytest.mark.parametrize("case", bad, ids=[case.id for case in bad])
+    def test_a_bad_input_is_a_dead_letter_with_its_reason(
+        letters: dict[int, DeadLetter], case: Bad
+    ) -> None:
+        check(letters.get(batch.bad[case.id]), case)
+
+    def test_no_good_record_is_a_dead_letter(letters: dict[int, DeadLetter]) -> None:
+        assert sorted(letters) == sorted(batch.bad.values())
+
+    return (
+        test_the_catalogue_holds_at_least_40_bad_inputs,
+        test_a_bad_input_is_a_dead_letter_with_its_reason,
+        test_no_good_record_is_a_dead_letter,
+    )

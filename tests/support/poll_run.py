@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import pytest
+
 from headwater.errors import Terminal, Transient
 from headwater.kafka.clients import make_admin
 from headwater.raw import raw_topic
@@ -167,3 +169,40 @@ def assert_outcome(outcome: PollOutcome, account: str, case: PollCase) -> None:
         assert account not in outcome.cursors  # the window is polled again next time
         assert not outcome.report.kafka_unavailable
     assert len(published) == case.published, f"{case.id}: {len(published)} records published"
+
+
+@dataclass(frozen=True)
+class PollCatalogue:
+    """Bad answers with good accounts around them, and the account each case polls."""
+
+    bad: list[PollCase]
+    cases: list[PollCase]
+    #: the account of each case, by case id
+    accounts: dict[str, str]
+    #: the case of each account
+    by_account: dict[str, PollCase]
+
+
+def poll_catalogue(
+    bad: list[PollCase], good: Callable[[int], tuple[Reply, ...]], account: Callable[[int], str]
+) -> PollCatalogue:
+    """Three good accounts, the bad ones, two more good ones (``good(n)``: the pages of good
+    account ``n``, two records); ``account(n)`` names the n-th."""
+    fine = [PollCase(f"good {n}", good(n), published=2) for n in range(5)]
+    cases = fine[:3] + bad + fine[3:]
+    accounts = {case.id: account(n) for n, case in enumerate(cases)}
+    return PollCatalogue(bad, cases, accounts, {accounts[c.id]: c for c in cases})
+
+
+def poll_tests(catalogue: PollCatalogue) -> tuple[Callable[..., None], ...]:
+    """The tests of a poller's catalogue, for its module to name: it holds 40 or more bad
+    answers, and each account's outcome is its case's (the module's fixture ``outcome``)."""
+
+    def test_the_catalogue_holds_at_least_40_bad_answers() -> None:
+        assert len(catalogue.bad) >= 40
+
+    @pytest.mark.parametrize("case", catalogue.cases, ids=[c.id for c in catalogue.cases])
+    def test_each_answer_gives_its_outcome(outcome: PollOutcome, case: PollCase) -> None:
+        assert_outcome(outcome, catalogue.accounts[case.id], case)
+
+    return test_the_catalogue_holds_at_least_40_bad_answers, test_each_answer_gives_its_outcome

@@ -20,7 +20,7 @@ from sinks.offsets import TABLE as OFFSETS
 from sinks.rejects import TABLE as REJECTS
 from sinks.runner import SinkRunner
 from tests.conftest import wait_for
-from tests.support.bad_inputs import Bad, assert_dead_letter
+from tests.support.bad_inputs import Bad, Check, assert_dead_letter
 from tests.support.kafka_io import MAX_MESSAGE_BYTES, Record, fill, read_all
 from tests.support.running import Worker
 from tests.support.stage_run import DeadLetter, dead_letter
@@ -109,10 +109,14 @@ def sink_run(settings: Settings, role: str) -> Iterator[SinkRun]:
         run.close()
 
 
-def assert_refused(letter: DeadLetter | None, case: Bad, writer: str) -> None:
-    """A sink's dead letter of the case: its reason, the writer that refused it and the class
-    of the error that said so, with the original record (or a note of what was left out)."""
-    assert_dead_letter(letter, case)
-    assert letter is not None
-    assert letter.headers[dlq.STAGE] == f"sink.{writer}"
-    assert letter.headers[dlq.ERROR]
+def refused_by(writer: str) -> Check:
+    """The check of a sink's dead letter: the case's reason, the writer that refused it and the
+    class of the error that said so, with the original record (or a note of what was left)."""
+
+    def check(letter: DeadLetter | None, case: Bad) -> None:
+        assert_dead_letter(letter, case)
+        assert letter is not None
+        assert letter.headers[dlq.STAGE] == f"sink.{writer}"
+        assert letter.headers[dlq.ERROR]
+
+    return check

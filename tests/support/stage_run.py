@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -61,6 +61,19 @@ class Outcome:
 
     outputs: dict[str, list[Message]] = field(default_factory=dict)
     dead: dict[tuple[str, int], DeadLetter] = field(default_factory=dict)
+
+    def letters(self, topic: str) -> dict[int, DeadLetter]:
+        """The dead letters of one input topic, by the offset they stand for."""
+        return {offset: letter for (source, offset), letter in self.dead.items() if source == topic}
+
+
+@dataclass(frozen=True)
+class NormalizerRun:
+    """A normalizer's run: the raw topic it read, the topic it wrote, what came out."""
+
+    raw: str
+    normalized: str
+    outcome: Outcome
 
 
 def retarget(stage: Stage, label: str, sources: Sequence[str] | None = None) -> Stage:
@@ -160,6 +173,20 @@ def _alive(worker: Worker[BatchRunner]) -> bool:
     if not worker.thread.is_alive():
         raise AssertionError(f"the batch runner stopped: {worker.error!r}") from worker.error
     return True
+
+
+def run_normalizer(
+    settings: Settings,
+    role: str,
+    stage_of: Callable[[StageRun, str, str], Stage],
+    records: Sequence[Record],
+) -> Iterator[NormalizerRun]:
+    """A normalizer (``stage_of(run, raw, normalized)``) over the records on a raw topic of
+    the run's own, until all of them are committed; for a module fixture to yield from."""
+    with stage_run(settings, role) as run:
+        raw, normalized = run.topic("raw"), run.topic("normalized")
+        stage = stage_of(run, raw, normalized)
+        yield NormalizerRun(raw, normalized, run.run([stage], {raw: records}, [normalized]))
 
 
 @contextmanager

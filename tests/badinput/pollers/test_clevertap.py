@@ -26,9 +26,10 @@ from tests.support.poll_run import (
     PollCase,
     PollOutcome,
     RenamedSource,
-    assert_outcome,
     broken_pages,
     poll,
+    poll_catalogue,
+    poll_tests,
 )
 from tests.support.scripted_api import JSON, Reply, Request, ScriptedApi
 
@@ -145,18 +146,14 @@ def odd_records() -> list[PollCase]:
 
 
 BAD = [exported(case) for case in broken_pages(GOOD_PAGE)] + shapes() + odd_records()
-GOOD = [
-    PollCase(f"good {n}", (START, ok(page([record(n), record(n + 1)]))), published=2)
-    for n in range(5)
-]
-CASES = GOOD[:3] + BAD + GOOD[3:]
-ACCOUNTS = {case.id: f"BAD-{n:03d}" for n, case in enumerate(CASES)}
-BY_ACCOUNT = {ACCOUNTS[case.id]: case for case in CASES}
+CATALOGUE = poll_catalogue(
+    BAD, lambda n: (START, ok(page([record(n), record(n + 1)]))), lambda n: f"BAD-{n:03d}"
+)
 
 
 def script(request: Request, _base: str) -> Reply:
     """The POST starts the export (the first answer); ``cursor=c<n>`` reads answer n."""
-    pages = BY_ACCOUNT[request.headers["X-CleverTap-Account-Id"]].pages
+    pages = CATALOGUE.by_account[request.headers["X-CleverTap-Account-Id"]].pages
     index = 0 if request.method == "POST" else int(request.query["cursor"][1:])
     return pages[min(index, len(pages) - 1)]
 
@@ -177,16 +174,12 @@ def outcome(settings: Settings) -> Iterator[PollOutcome]:
                 ),
                 max_export_restarts=1,
             )
-            for account in BY_ACCOUNT
+            for account in CATALOGUE.by_account
         }
         name = f"badinput_ct_{api.bound_port}"
-        yield poll(settings, RenamedSource(name, list(BY_ACCOUNT), sources.__getitem__))
+        yield poll(settings, RenamedSource(name, list(CATALOGUE.by_account), sources.__getitem__))
 
 
-def test_the_catalogue_holds_at_least_40_bad_answers() -> None:
-    assert len(BAD) >= 40
-
-
-@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
-def test_each_answer_gives_its_outcome(outcome: PollOutcome, case: PollCase) -> None:
-    assert_outcome(outcome, ACCOUNTS[case.id], case)
+test_the_catalogue_holds_at_least_40_bad_answers, test_each_answer_gives_its_outcome = poll_tests(
+    CATALOGUE
+)

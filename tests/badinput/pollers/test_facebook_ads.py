@@ -26,9 +26,10 @@ from tests.support.poll_run import (
     PollCase,
     PollOutcome,
     RenamedSource,
-    assert_outcome,
     broken_pages,
     poll,
+    poll_catalogue,
+    poll_tests,
 )
 from tests.support.scripted_api import JSON, Reply, Request, ScriptedApi
 
@@ -135,20 +136,19 @@ def odd_rows() -> list[PollCase]:
 
 
 BAD = broken_pages(GOOD_PAGE) + shapes() + odd_rows()
-GOOD = [PollCase(f"good {n}", (ok(body([row(n), row(n + 1)])),), published=2) for n in range(5)]
-CASES = GOOD[:3] + BAD + GOOD[3:]
-ACCOUNTS = {case.id: f"{91_000_000 + n}" for n, case in enumerate(CASES)}
-BY_ACCOUNT = {ACCOUNTS[case.id]: case for case in CASES}
+CATALOGUE = poll_catalogue(
+    BAD, lambda n: (ok(body([row(n), row(n + 1)])),), lambda n: f"{91_000_000 + n}"
+)
 
 
 def script(request: Request, base: str) -> Reply:
     """Each account's pages, the ``after`` cursor choosing the page; ``NEXT`` points back."""
     account = request.path.split("/act_", 1)[1].split("/", 1)[0]
-    pages = BY_ACCOUNT[account].pages
+    pages = CATALOGUE.by_account[account].pages
     index = 0 if "after" not in request.query else int(request.query["after"][1:])
     reply = pages[min(index, len(pages) - 1)]
     next_url = f"{base}/{VERSION}/act_{account}/insights".encode()
-    if BY_ACCOUNT[account].id == "usage headers that are no JSON":
+    if CATALOGUE.by_account[account].id == "usage headers that are no JSON":
         reply = Reply(
             200, reply.body, (*JSON, ("x-app-usage", "{not json"), ("x-ad-account-usage", "[1]"))
         )
@@ -166,26 +166,26 @@ def outcome(settings: Settings) -> Iterator[PollOutcome]:
             sleep=lambda _: None,
         )
         facebook = FacebookSettings(
-            graph_url=api.url, access_token=SecretStr(TOKEN), ad_account_ids=list(BY_ACCOUNT)
+            graph_url=api.url,
+            access_token=SecretStr(TOKEN),
+            ad_account_ids=list(CATALOGUE.by_account),
         )
         real = FacebookAdsSource(facebook, client, sync_max_days=31)
         yield poll(
             settings,
-            RenamedSource(f"badinput_fb_{api.bound_port}", list(BY_ACCOUNT), lambda _: real),
+            RenamedSource(
+                f"badinput_fb_{api.bound_port}", list(CATALOGUE.by_account), lambda _: real
+            ),
         )
 
 
-def test_the_catalogue_holds_at_least_40_bad_answers() -> None:
-    assert len(BAD) >= 40
-
-
-@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
-def test_each_answer_gives_its_outcome(outcome: PollOutcome, case: PollCase) -> None:
-    assert_outcome(outcome, ACCOUNTS[case.id], case)
+test_the_catalogue_holds_at_least_40_bad_answers, test_each_answer_gives_its_outcome = poll_tests(
+    CATALOGUE
+)
 
 
 def test_odd_rows_are_published_verbatim(outcome: PollOutcome) -> None:
     for case in odd_rows()[:5]:
-        (envelope,) = outcome.envelopes[ACCOUNTS[case.id]]
+        (envelope,) = outcome.envelopes[CATALOGUE.accounts[case.id]]
         sent = json.loads(case.pages[0].body)["data"][0]
         assert envelope["payload"] == sent or case.id in ("a NaN literal",)

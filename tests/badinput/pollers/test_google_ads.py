@@ -28,9 +28,10 @@ from tests.support.poll_run import (
     PollCase,
     PollOutcome,
     RenamedSource,
-    assert_outcome,
     broken_pages,
     poll,
+    poll_catalogue,
+    poll_tests,
 )
 from tests.support.scripted_api import HTML, JSON, Reply, Request, ScriptedApi
 
@@ -131,19 +132,16 @@ def odd_rows() -> list[PollCase]:
 
 
 BAD = broken_pages(GOOD_STREAM) + shapes() + odd_rows()
-GOOD = [
-    PollCase(f"good {n}", (ok(stream(batch([row(n), row(n + 1)]))),), published=2) for n in range(5)
-]
-CASES = GOOD[:3] + BAD + GOOD[3:]
-CUSTOMERS = {case.id: f"{5_500_000_000 + n}" for n, case in enumerate(CASES)}
-BY_CUSTOMER = {CUSTOMERS[case.id]: case for case in CASES}
+CATALOGUE = poll_catalogue(
+    BAD, lambda n: (ok(stream(batch([row(n), row(n + 1)]))),), lambda n: f"{5_500_000_000 + n}"
+)
 
 
 def script(request: Request, _base: str) -> Reply:
     if request.path == "/token":
         return ok(TOKEN)
     customer = request.path.split("/customers/", 1)[1].split("/", 1)[0]
-    return BY_CUSTOMER[customer].pages[0]
+    return CATALOGUE.by_account[customer].pages[0]
 
 
 def google_settings(url: str, customers: list[str]) -> GoogleAdsSettings:
@@ -161,22 +159,18 @@ def google_settings(url: str, customers: list[str]) -> GoogleAdsSettings:
 @pytest.fixture(scope="module")
 def outcome(settings: Settings) -> Iterator[PollOutcome]:
     with ScriptedApi(script) as api:
-        google = google_settings(api.url, list(BY_CUSTOMER))
+        google = google_settings(api.url, list(CATALOGUE.by_account))
         client = GoogleAdsClient(
             google, retry=RetryPolicy(attempts=2, base_delay_s=0), sleep=lambda _: None
         )
         real = GoogleAdsSource(google, client)
         name = f"badinput_gads_{api.bound_port}"
-        yield poll(settings, RenamedSource(name, list(BY_CUSTOMER), lambda _: real))
+        yield poll(settings, RenamedSource(name, list(CATALOGUE.by_account), lambda _: real))
 
 
-def test_the_catalogue_holds_at_least_40_bad_answers() -> None:
-    assert len(BAD) >= 40
-
-
-@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
-def test_each_answer_gives_its_outcome(outcome: PollOutcome, case: PollCase) -> None:
-    assert_outcome(outcome, CUSTOMERS[case.id], case)
+test_the_catalogue_holds_at_least_40_bad_answers, test_each_answer_gives_its_outcome = poll_tests(
+    CATALOGUE
+)
 
 
 TOKEN_ANSWERS = [

@@ -16,17 +16,18 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from confluent_kafka import Message
 
 from headwater.cdc_row import decode_change
 from headwater.settings import Settings
 from headwater.topology import norm_cdc_topic
-from stream_processors.base import TransformStage
+from stream_processors.base import Stage, TransformStage
 from stream_processors.cdc.columns import UNAVAILABLE
 from stream_processors.cdc.normalize import normalize
-from tests.support.bad_inputs import TEN_MB, Bad, Batch, assert_dead_letter, interleave
+from tests.support.bad_inputs import TEN_MB, Bad, Batch, catalogue_tests, interleave
 from tests.support.debezium import decimal_bytes, envelope, order_row
 from tests.support.kafka_io import Record
-from tests.support.stage_run import Outcome, redirected, stage_run
+from tests.support.stage_run import NormalizerRun, StageRun, redirected, run_normalizer
 
 SCHEMA = f"badinput_{uuid.uuid4().hex[:8]}"
 GOOD_ROWS = 60
@@ -199,36 +200,28 @@ BATCH: Batch = interleave(good_records(), BAD)
 
 
 @pytest.fixture(scope="module")
-def outcome(settings: Settings) -> Iterator[tuple[str, str, Outcome]]:
-    with stage_run(settings, "cdc") as run:
-        raw, normalized = run.topic("cdc"), run.topic("normalized")
+def normalizer_run(settings: Settings) -> Iterator[NormalizerRun]:
+    def stage(run: StageRun, raw: str, normalized: str) -> Stage:
         transform = redirected(
             lambda _topic, key, value: normalize(key, value),  # as stream_processors.cdc.stage
             {norm_cdc_topic(SCHEMA, "orders"): normalized},
         )
-        stage = TransformStage("normalize_cdc", run.label, [raw], transform)
-        yield raw, normalized, run.run([stage], {raw: BATCH.records}, [normalized])
+        return TransformStage("normalize_cdc", run.label, [raw], transform)
+
+    yield from run_normalizer(settings, "cdc", stage, BATCH.records)
 
 
-def test_the_catalogue_holds_at_least_40_bad_changes() -> None:
-    assert len(BAD) >= 40
+(
+    test_the_catalogue_holds_at_least_40_bad_inputs,
+    test_a_bad_input_is_a_dead_letter_with_its_reason,
+    test_no_good_record_is_a_dead_letter,
+) = catalogue_tests(BAD, BATCH)
 
 
-@pytest.mark.parametrize("case", BAD, ids=[case.id for case in BAD])
-def test_a_bad_change_is_a_dead_letter_with_its_reason(
-    outcome: tuple[str, str, Outcome], case: Bad
-) -> None:
-    raw, _, result = outcome
-    assert_dead_letter(result.dead.get((raw, BATCH.bad[case.id])), case)
-
-
-def test_every_good_change_lands_with_its_values(outcome: tuple[str, str, Outcome]) -> None:
-    _, normalized, result = outcome
-    assert len(result.dead) == len(BAD)
-    messages = result.outputs[normalized]
-    tombstones = [m.key() for m in messages if m.value() is None]
+def test_every_good_change_lands_with_its_values(landed: list[Message]) -> None:
+    tombstones = [m.key() for m in landed if m.value() is None]
     assert tombstones == [b'{"id":8}']
-    changes = {m.key(): decode_change(m.value() or b"") for m in messages if m.value()}
+    changes = {m.key(): decode_change(m.value() or b"") for m in landed if m.value()}
     assert len(changes) == GOOD_ROWS
     for n in range(GOOD_ROWS):
         got = changes[f'{{"id":{n}}}'.encode()]

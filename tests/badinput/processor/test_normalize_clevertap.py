@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from confluent_kafka import Message
 from pydantic import SecretStr
 
 from headwater.avro import decode
@@ -27,15 +28,15 @@ from tests.support.bad_inputs import (
     TEN_MB,
     Bad,
     Batch,
-    assert_dead_letter,
     broken_envelopes,
+    catalogue_tests,
     dumps,
     interleave,
-    normalizer_on,
+    normalizer_of,
     raw_envelope,
 )
 from tests.support.kafka_io import Record
-from tests.support.stage_run import Outcome, stage_run
+from tests.support.stage_run import NormalizerRun, run_normalizer
 
 SOURCE = api_source("clevertap")
 ACCOUNT = "W8R-BADINPUT"
@@ -149,41 +150,32 @@ BATCH: Batch = interleave(good_records(), BAD)
 
 
 @pytest.fixture(scope="module")
-def outcome(settings: Settings) -> Iterator[tuple[str, str, Outcome]]:
-    with stage_run(settings, "clevertap") as run:
-        raw, normalized = run.topic("raw"), run.topic("normalized")
-        processor = run.settings.processor.model_copy(
-            update={"pseudonymization_key": SecretStr(PSEUDONYMIZATION_KEY)}
-        )
-        clevertap = run.settings.clevertap.model_copy(
+def normalizer_run(settings: Settings) -> Iterator[NormalizerRun]:
+    def adjust(own: Settings) -> Settings:
+        key = SecretStr(PSEUDONYMIZATION_KEY)
+        processor = own.processor.model_copy(update={"pseudonymization_key": key})
+        clevertap = own.clevertap.model_copy(
             update={"timezone": KOLKATA.key, "account_id": ACCOUNT}
         )
-        own = run.settings.model_copy(update={"processor": processor, "clevertap": clevertap})
-        stage = normalizer_on(run, SOURCE, raw, normalized, own)
-        yield raw, normalized, run.run([stage], {raw: BATCH.records}, [normalized])
+        return own.model_copy(update={"processor": processor, "clevertap": clevertap})
+
+    yield from run_normalizer(settings, "clevertap", normalizer_of(SOURCE, adjust), BATCH.records)
 
 
-def test_the_catalogue_holds_at_least_40_bad_events() -> None:
-    assert len(BAD) >= 40
+(
+    test_the_catalogue_holds_at_least_40_bad_inputs,
+    test_a_bad_input_is_a_dead_letter_with_its_reason,
+    test_no_good_record_is_a_dead_letter,
+) = catalogue_tests(BAD, BATCH)
 
 
-@pytest.mark.parametrize("case", BAD, ids=[case.id for case in BAD])
-def test_a_bad_event_is_a_dead_letter_with_its_reason(
-    outcome: tuple[str, str, Outcome], case: Bad
-) -> None:
-    raw, _, result = outcome
-    assert_dead_letter(result.dead.get((raw, BATCH.bad[case.id])), case)
-
-
-def test_every_good_event_lands_with_its_values(outcome: tuple[str, str, Outcome]) -> None:
-    _, normalized, result = outcome
-    assert len(result.dead) == len(BAD)
+def test_every_good_event_lands_with_its_values(landed: list[Message]) -> None:
     schema = avro_schema("norm/app_event")
-    landed = {m.key(): decode(schema, m.value() or b"") for m in result.outputs[normalized]}
-    assert len(result.outputs[normalized]) == GOOD_EVENTS
+    events = {m.key(): decode(schema, m.value() or b"") for m in landed}
+    assert len(landed) == GOOD_EVENTS
     for n in range(GOOD_EVENTS):
         event_id = hashlib.sha256(f"{ACCOUNT}|{export_id(n)}".encode()).hexdigest()[:32]
-        event = landed[event_id.encode()]
+        event = events[event_id.encode()]
         identity = f"user{n}@example.com".encode()
         assert (
             event["user_key"]

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from confluent_kafka import Message
 
 from headwater.avro import decode
 from headwater.settings import Settings
@@ -23,15 +24,15 @@ from tests.support.bad_inputs import (
     TEN_MB,
     Bad,
     Batch,
-    assert_dead_letter,
     broken_envelopes,
+    catalogue_tests,
     dumps,
     interleave,
-    normalizer_on,
+    normalizer_of,
     raw_envelope,
 )
 from tests.support.kafka_io import Record
-from tests.support.stage_run import Outcome, stage_run
+from tests.support.stage_run import NormalizerRun, run_normalizer
 
 SOURCE = api_source("facebook_ads")
 ACCOUNT = "act_90417"
@@ -161,36 +162,25 @@ BATCH: Batch = interleave(good_records(), BAD)
 
 
 @pytest.fixture(scope="module")
-def outcome(settings: Settings) -> Iterator[tuple[str, str, Outcome]]:
-    with stage_run(settings, "facebook") as run:
-        raw, normalized = run.topic("raw"), run.topic("normalized")
-        stage = normalizer_on(run, SOURCE, raw, normalized)
-        yield raw, normalized, run.run([stage], {raw: BATCH.records}, [normalized])
+def normalizer_run(settings: Settings) -> Iterator[NormalizerRun]:
+    yield from run_normalizer(settings, "facebook", normalizer_of(SOURCE), BATCH.records)
 
 
-def test_the_catalogue_holds_at_least_40_bad_rows() -> None:
-    assert len(BAD) >= 40
+(
+    test_the_catalogue_holds_at_least_40_bad_inputs,
+    test_a_bad_input_is_a_dead_letter_with_its_reason,
+    test_no_good_record_is_a_dead_letter,
+) = catalogue_tests(BAD, BATCH)
 
 
-@pytest.mark.parametrize("case", BAD, ids=[case.id for case in BAD])
-def test_a_bad_row_is_a_dead_letter_with_its_reason(
-    outcome: tuple[str, str, Outcome], case: Bad
-) -> None:
-    raw, _, result = outcome
-    assert_dead_letter(result.dead.get((raw, BATCH.bad[case.id])), case)
-
-
-def test_every_good_row_lands_with_its_values(outcome: tuple[str, str, Outcome]) -> None:
-    _, normalized, result = outcome
-    good_offsets = set(BATCH.good)
-    assert not [o for (_, o) in result.dead if o in good_offsets], "a good row was refused"
+def test_every_good_row_lands_with_its_values(landed: list[Message]) -> None:
     schema = avro_schema("norm/ad_performance_daily")
-    landed = {m.key(): decode(schema, m.value() or b"") for m in result.outputs[normalized]}
-    assert len(result.outputs[normalized]) == GOOD_ROWS
+    records = {m.key(): decode(schema, m.value() or b"") for m in landed}
+    assert len(landed) == GOOD_ROWS
     for n in range(GOOD_ROWS):
         row = payload(n)
         key = ["facebook", "90417", row["campaign_id"], row["adset_id"], row["ad_id"]]
-        record = landed[json.dumps([*key, row["date_start"]], separators=(",", ":")).encode()]
+        record = records[json.dumps([*key, row["date_start"]], separators=(",", ":")).encode()]
         assert record["date"] == date.fromisoformat(row["date_start"])
         assert Decimal(record["spend"]) == Decimal(row["spend"])
         assert (record["impressions"], record["clicks"]) == (1000 + 37 * n, 3 * n)
@@ -198,4 +188,3 @@ def test_every_good_row_lands_with_its_values(outcome: tuple[str, str, Outcome])
         assert Decimal(record["conversion_value"]) == Decimal(f"{n % 4 * 19}.90")
         assert record["account_name"] == "Zoë's Ångström shop 🚀"
         assert record["currency"] == "EUR"
-    assert len(result.dead) == len(BAD)

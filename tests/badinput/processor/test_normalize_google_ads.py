@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from confluent_kafka import Message
 
 from headwater.avro import decode
 from headwater.settings import Settings
@@ -22,15 +23,15 @@ from tests.support.bad_inputs import (
     TEN_MB,
     Bad,
     Batch,
-    assert_dead_letter,
     broken_envelopes,
+    catalogue_tests,
     dumps,
     interleave,
-    normalizer_on,
+    normalizer_of,
     raw_envelope,
 )
 from tests.support.kafka_io import Record
-from tests.support.stage_run import Outcome, stage_run
+from tests.support.stage_run import NormalizerRun, run_normalizer
 
 SOURCE = api_source("google_ads")
 CUSTOMER = "5550001234"
@@ -180,36 +181,26 @@ BATCH: Batch = interleave(good_records(), BAD)
 
 
 @pytest.fixture(scope="module")
-def outcome(settings: Settings) -> Iterator[tuple[str, str, Outcome]]:
-    with stage_run(settings, "google") as run:
-        raw, normalized = run.topic("raw"), run.topic("normalized")
-        stage = normalizer_on(run, SOURCE, raw, normalized)
-        yield raw, normalized, run.run([stage], {raw: BATCH.records}, [normalized])
+def normalizer_run(settings: Settings) -> Iterator[NormalizerRun]:
+    yield from run_normalizer(settings, "google", normalizer_of(SOURCE), BATCH.records)
 
 
-def test_the_catalogue_holds_at_least_40_bad_rows() -> None:
-    assert len(BAD) >= 40
+(
+    test_the_catalogue_holds_at_least_40_bad_inputs,
+    test_a_bad_input_is_a_dead_letter_with_its_reason,
+    test_no_good_record_is_a_dead_letter,
+) = catalogue_tests(BAD, BATCH)
 
 
-@pytest.mark.parametrize("case", BAD, ids=[case.id for case in BAD])
-def test_a_bad_row_is_a_dead_letter_with_its_reason(
-    outcome: tuple[str, str, Outcome], case: Bad
-) -> None:
-    raw, _, result = outcome
-    assert_dead_letter(result.dead.get((raw, BATCH.bad[case.id])), case)
-
-
-def test_every_good_row_lands_with_its_values(outcome: tuple[str, str, Outcome]) -> None:
-    _, normalized, result = outcome
-    assert len(result.dead) == len(BAD)
+def test_every_good_row_lands_with_its_values(landed: list[Message]) -> None:
     schema = avro_schema("norm/ad_performance_daily")
-    landed = {m.key(): decode(schema, m.value() or b"") for m in result.outputs[normalized]}
-    assert len(result.outputs[normalized]) == GOOD_ROWS
+    records = {m.key(): decode(schema, m.value() or b"") for m in landed}
+    assert len(landed) == GOOD_ROWS
     for n in range(GOOD_ROWS):
         row = payload(n)
         day = row["segments"]["date"]
         key = ["google_ads", CUSTOMER, row["campaign"]["id"], row["adGroup"]["id"], "", day]
-        record = landed[json.dumps(key, separators=(",", ":")).encode()]
+        record = records[json.dumps(key, separators=(",", ":")).encode()]
         assert Decimal(record["spend"]) == Decimal("1234.56") * n + Decimal("0.01")
         assert (record["impressions"], record["clicks"]) == (500 + 11 * n, 2 * n)
         assert Decimal(record["conversions"]) == n % 3

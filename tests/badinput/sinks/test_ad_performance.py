@@ -17,10 +17,10 @@ from sinks.upsert import VersionedUpsertWriter
 from stream_processors.ads.normalize import to_output
 from stream_processors.events.normalize import to_output as event_output
 from tests.support.bad_avro import refused_by_columns, undecodable
-from tests.support.bad_inputs import TEN_MB, Bad, Batch, interleave
+from tests.support.bad_inputs import TEN_MB, Bad, Batch, catalogue_tests, interleave
 from tests.support.kafka_io import Record
 from tests.support.norm_records import ad_row, app_event
-from tests.support.sink_run import assert_refused, sink_run
+from tests.support.sink_run import refused_by, sink_run
 from tests.support.stage_run import DeadLetter
 
 RECORD = "norm/ad_performance_daily"
@@ -59,21 +59,16 @@ def letters(settings: Settings, schema: str) -> Iterator[dict[int, DeadLetter]]:
         yield run.run(VersionedUpsertWriter("ad-performance", spec), BATCH.records)
 
 
-def test_the_catalogue_holds_at_least_40_bad_records() -> None:
-    assert len(BAD) >= 40
-
-
-@pytest.mark.parametrize("case", BAD, ids=[case.id for case in BAD])
-def test_a_bad_record_is_a_dead_letter_with_its_reason(
-    letters: dict[int, DeadLetter], case: Bad
-) -> None:
-    assert_refused(letters.get(BATCH.bad[case.id]), case, "ad-performance")
+(
+    test_the_catalogue_holds_at_least_40_bad_inputs,
+    test_a_bad_input_is_a_dead_letter_with_its_reason,
+    test_no_good_record_is_a_dead_letter,
+) = catalogue_tests(BAD, BATCH, refused_by("ad-performance"))
 
 
 def test_every_good_row_lands_to_the_cent(
     letters: dict[int, DeadLetter], warehouse: psycopg.Connection, schema: str
 ) -> None:
-    assert len(letters) == len(BAD)
     rows = warehouse.execute(
         "SELECT ad_id, spend, impressions, clicks, length(ad_name), "
         "fetched_at = timestamptz '0001-01-01 00:00:00+00' "

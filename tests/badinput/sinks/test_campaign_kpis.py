@@ -21,10 +21,10 @@ from stream_processors.ads.normalize import to_output as ad_output
 from stream_processors.kpis.contributions import KpiKey
 from stream_processors.kpis.rows import Totals, figures
 from tests.support.bad_avro import refused_by_columns, undecodable
-from tests.support.bad_inputs import Bad, Batch, interleave
+from tests.support.bad_inputs import Bad, Batch, catalogue_tests, interleave
 from tests.support.kafka_io import Record
 from tests.support.norm_records import DAY, FETCHED_US, ad_row
-from tests.support.sink_run import assert_refused, sink_run
+from tests.support.sink_run import refused_by, sink_run
 from tests.support.stage_run import DeadLetter
 
 RECORD = "metrics/campaign_kpis_daily"
@@ -70,21 +70,16 @@ def letters(settings: Settings, schema: str) -> Iterator[dict[int, DeadLetter]]:
         yield run.run(VersionedUpsertWriter("kpis", spec), BATCH.records)
 
 
-def test_the_catalogue_holds_at_least_40_bad_records() -> None:
-    assert len(BAD) >= 40
-
-
-@pytest.mark.parametrize("case", BAD, ids=[case.id for case in BAD])
-def test_a_bad_record_is_a_dead_letter_with_its_reason(
-    letters: dict[int, DeadLetter], case: Bad
-) -> None:
-    assert_refused(letters.get(BATCH.bad[case.id]), case, "kpis")
+(
+    test_the_catalogue_holds_at_least_40_bad_inputs,
+    test_a_bad_input_is_a_dead_letter_with_its_reason,
+    test_no_good_record_is_a_dead_letter,
+) = catalogue_tests(BAD, BATCH, refused_by("kpis"))
 
 
 def test_every_good_kpi_row_lands_to_the_cent(
     letters: dict[int, DeadLetter], warehouse: psycopg.Connection, schema: str
 ) -> None:
-    assert len(letters) == len(BAD)
     rows = warehouse.execute(
         "SELECT campaign_id, date::text, spend, revenue, impressions, cpc "
         f'FROM "{schema}".campaign_kpis_daily ORDER BY substr(campaign_id, 2)::int'

@@ -14,10 +14,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import pytest
-from confluent_kafka import KafkaError, Message, Producer, TopicPartition
+from confluent_kafka import KafkaError, Producer
 
 from headwater.avro import SCHEMA_HEADER, record_reader
-from headwater.kafka.clients import make_admin, make_consumer, make_producer
+from headwater.kafka.clients import make_admin, make_producer
 from headwater.kafka.topics import TopicSpec, ensure_topics
 from headwater.settings import Settings
 from stream_processors.base import Stage, TransformStage
@@ -25,8 +25,9 @@ from stream_processors.kpis.contributions import ORDERS, Contribution, KpiKey
 from stream_processors.kpis.fold import KpiFold
 from stream_processors.metrics import BATCH_FAILURES
 from stream_processors.output import Output
-from stream_processors.runner import PARTITIONER, BatchRunner
+from stream_processors.runner import BatchRunner
 from tests.conftest import wait_for
+from tests.support.kafka_io import committed, fill, read_all
 from tests.support.running import Worker
 
 PARTITIONS = 3
@@ -67,41 +68,7 @@ def _fill(
     records: list[tuple[bytes, bytes]],
     headers: list[tuple[str, bytes]] | None = None,
 ) -> None:
-    producer = make_producer(settings.kafka, partitioner=PARTITIONER)
-    for key, value in records:
-        producer.produce(topic, value, key, headers=headers)
-    assert producer.flush(60) == 0
-
-
-def _read_all(settings: Settings, topic: str, partitions: int = PARTITIONS) -> list[Message]:
-    consumer = make_consumer(settings.kafka, f"read-{uuid.uuid4().hex}")
-    try:
-        parts = [TopicPartition(topic, p) for p in range(partitions)]
-        ends = {tp.partition: consumer.get_watermark_offsets(tp, timeout=10)[1] for tp in parts}
-        consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
-        messages: list[Message] = []
-        positions = dict.fromkeys(ends, 0)
-
-        def done() -> bool:
-            for message in consumer.consume(1000, 0.5):
-                if message.error() is None:
-                    messages.append(message)
-                    positions[message.partition() or 0] = (message.offset() or 0) + 1
-            return all(positions[p] >= end for p, end in ends.items())
-
-        wait_for(done, timeout_s=60, what=f"all of {topic}")
-        return messages
-    finally:
-        consumer.close()
-
-
-def _committed(settings: Settings, group: str, topic: str) -> int:
-    consumer = make_consumer(settings.kafka, group)
-    try:
-        parts = [TopicPartition(topic, p) for p in range(PARTITIONS)]
-        return sum(max(tp.offset, 0) for tp in consumer.committed(parts, timeout=10))
-    finally:
-        consumer.close()
+    fill(settings, topic, [(key, value, headers or []) for key, value in records])
 
 
 def _echo(target: str) -> Callable[[str, bytes | None, bytes | None], list[Output]]:
@@ -132,13 +99,13 @@ def test_any_exception_is_a_dead_letter_naming_it_and_the_rest_flows(
     stage = TransformStage("echo", label, [source], _echo(target))
     worker = Worker(BatchRunner(_settings(settings, group), [stage]))
     try:
-        wait_for(lambda: _committed(settings, group, source) == len(amounts), timeout_s=60,
-                 what="every record committed")  # fmt: skip
+        wait_for(lambda: committed(settings, group, source, PARTITIONS) == len(amounts),
+                 timeout_s=60, what="every record committed")  # fmt: skip
     finally:
         worker.close()
-    dead = _read_all(settings, dlq, partitions=1)
+    dead = read_all(settings, dlq)
     make_admin(settings.kafka).delete_topics([dlq])
-    outputs = {m.key(): m.value() for m in _read_all(settings, target)}
+    outputs = {m.key(): m.value() for m in read_all(settings, target, PARTITIONS)}
     assert len(outputs) == len(amounts) - 2
     assert outputs[f"k{len(amounts) - 1}".encode()] == b"1E+30"
     assert sorted(m.key() for m in dead) == [b"k199", b"k200"]
@@ -205,14 +172,14 @@ def test_a_failed_delivery_commits_nothing_until_it_succeeds(
     try:
         wait_for(lambda: flaky and flaky[0].failed >= 3, timeout_s=60, what="three failed tries")
         # the batch holding k50 is tried again and again: its offsets are never committed
-        assert _committed(settings, group, source) <= 50
+        assert committed(settings, group, source, PARTITIONS) <= 50
         assert BATCH_FAILURES._value.get() - failures_before >= 3
         flaky[0].failing = False
-        wait_for(lambda: _committed(settings, group, source) == 100, timeout_s=90,
+        wait_for(lambda: committed(settings, group, source, PARTITIONS) == 100, timeout_s=90,
                  what="everything committed once deliveries succeed")  # fmt: skip
     finally:
         worker.close()
-    outputs = {m.key() for m in _read_all(settings, target)}
+    outputs = {m.key() for m in read_all(settings, target, PARTITIONS)}
     assert outputs == {key for key, _ in records}
 
 
@@ -243,7 +210,9 @@ def test_a_backlog_is_read_whole_by_starting_and_joining_workers_and_state_moves
         return [echo, KpiFold(runner_settings, source=contributions, output=kpis)]
 
     first = Worker(BatchRunner(runner_settings, stages(), batch_size=500))
-    wait_for(lambda: _committed(settings, group, raw) > 0, timeout_s=60, what="first batches")
+    wait_for(
+        lambda: committed(settings, group, raw, PARTITIONS) > 0, timeout_s=60, what="first batches"
+    )
     second = Worker(BatchRunner(runner_settings, stages(), batch_size=500))
     wait_for(lambda: second.runner.assigned, timeout_s=60, what="the second worker's partitions")
     first.close()  # its partitions move to the others, state and all
@@ -251,8 +220,8 @@ def test_a_backlog_is_read_whole_by_starting_and_joining_workers_and_state_moves
     try:
         wait_for(
             lambda: (
-                _committed(settings, group, raw) == len(raws)
-                and _committed(settings, group, contributions) == len(made)
+                committed(settings, group, raw, PARTITIONS) == len(raws)
+                and committed(settings, group, contributions, PARTITIONS) == len(made)
             ),
             timeout_s=120,
             what="the whole backlog committed by the running workers",
@@ -260,10 +229,10 @@ def test_a_backlog_is_read_whole_by_starting_and_joining_workers_and_state_moves
     finally:
         second.close()
         third.close()
-    assert {m.key() for m in _read_all(settings, echoed)} == {key for key, _ in raws}
+    assert {m.key() for m in read_all(settings, echoed, PARTITIONS)} == {key for key, _ in raws}
     latest: dict[bytes, dict[str, Any]] = {}
     read = record_reader("metrics/campaign_kpis_daily")
-    for message in _read_all(settings, kpis):
+    for message in read_all(settings, kpis, PARTITIONS):
         latest[message.key() or b""] = read(message.value() or b"", message.headers() or [])
     expected: dict[str, dict[str, Any]] = {}
     for c in made:  # the latest version of each order, per row
