@@ -13,12 +13,16 @@ from headwater.avro import Headers, record_reader
 _EPOCH = datetime(1970, 1, 1)
 _EPOCH_UTC = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_DAY = date(1970, 1, 1).toordinal()
-#: The column types a CdcRow may name (those the CDC normalizer derives from Debezium's): a
-#: mirror's DDL is made of them, so nothing else may pass.
+#: The column types a CdcRow may name (those the CDC normalizer derives from Debezium's), with
+#: PostgreSQL's bounds on their modifiers: a mirror's DDL is made of them, so nothing else
+#: may pass (a type PostgreSQL refuses would fail the DDL of every change of its batch).
 _SQL_TYPE = re.compile(
     r"int[248]|text|bool|date|timetz|time|timestamptz|timestamp|jsonb|json|uuid|bytea|float[48]"
-    r"|numeric|numeric\(\d{1,9},\d{1,9}\)|varchar\(\d{1,9}\)|char\(\d{1,9}\)"
+    r"|numeric|numeric\((?P<precision>\d{1,4}),(?P<scale>\d{1,4})\)"
+    r"|(?:var)?char\((?P<length>\d{1,8})\)"
 )
+_MAX_PRECISION = 1000  # numeric(p,s): 1 <= p <= 1000, 0 <= s <= p
+_MAX_LENGTH = 10_485_760  # varchar(n), char(n): 1 <= n
 
 
 @dataclass
@@ -53,22 +57,46 @@ def decode_change(value: bytes, headers: Headers = ()) -> Change:
         commit_time_us=_as_micros(record["commit_time"]),
         primary_key=tuple(record["primary_key"]),
     )
+    _identifier(change.schema, "schema")
+    _identifier(change.table, "table")
     for column in record["columns"]:
         name, sql_type = column["name"], column["sql_type"]
-        change.types[name] = column_type(name, sql_type)
+        if name in change.types:
+            raise ValueError(f"column {name!r} appears twice")
+        change.types[_identifier(name, "column")] = column_type(name, sql_type)
         if column["unchanged"]:
             change.unchanged.add(name)
         else:
             change.values[name] = python_value(sql_type, column["value"])
+    missing = [name for name in change.primary_key if name not in change.types]
+    if missing and change.op != "TRUNCATE":
+        raise ValueError(f"primary key column(s) {missing} not among the columns")
     return change
 
 
 @cache
 def column_type(name: str, sql_type: str) -> str:
     """The column's SQL type; ValueError when it is not one a CdcRow may name."""
-    if _SQL_TYPE.fullmatch(sql_type) is None:
+    match = _SQL_TYPE.fullmatch(sql_type)
+    if match is None or not _within_bounds(match):
         raise ValueError(f"column {name!r}: {sql_type!r} is not a column type of a CdcRow")
     return sql_type
+
+
+def _within_bounds(match: re.Match[str]) -> bool:
+    if match["precision"] is not None:
+        precision, scale = int(match["precision"]), int(match["scale"])
+        return 1 <= precision <= _MAX_PRECISION and 0 <= scale <= precision
+    if match["length"] is not None:
+        return 1 <= int(match["length"]) <= _MAX_LENGTH
+    return True
+
+
+def _identifier(name: str, what: str) -> str:
+    """A schema, table or column name a mirror's DDL can hold; ValueError if not."""
+    if not name or "\x00" in name:
+        raise ValueError(f"{what} name {name!r} is empty or holds a NUL byte")
+    return name
 
 
 def _as_micros(value: Any) -> int:

@@ -14,11 +14,13 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from confluent_kafka import Message
 
 from headwater import dlq
-from headwater.kafka.clients import make_admin
+from headwater.avro import record_reader
+from headwater.kafka.clients import make_admin, message_headers
 from headwater.kafka.topics import TopicSpec, ensure_topics
 from headwater.settings import Settings
 from stream_processors.base import Stage, StatefulStage, Transform
@@ -42,6 +44,12 @@ class DeadLetter:
     def reason(self) -> str:
         """Why it was rejected."""
         return self.headers[dlq.REASON]
+
+
+def read_record(record: str, message: Message) -> dict[str, Any]:
+    """A consumed record of ``schemas/<record>.avsc``, read as every reader reads it: with the
+    writer schema its header names."""
+    return record_reader(record)(message.value() or b"", message_headers(message))
 
 
 def dead_letter(message: Message) -> DeadLetter:

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from fastavro import parse_schema, schemaless_writer
 
-from headwater.avro import SCHEMA_HEADER, decode, encode, schema_id
+from headwater.avro import SCHEMA_HEADER, encode, schema_id
 from headwater.settings import Settings
 from schemas import avro_schema, schema_json
 from stream_processors.ads.normalize import to_output as ad_output
@@ -27,17 +27,18 @@ from stream_processors.events.normalize import to_output as event_output
 from stream_processors.kpis.contributions import ADS, ORDERS, KpiKey, contributions_topic
 from stream_processors.kpis.fold import KpiFold
 from stream_processors.kpis.stages import orders_topic, stages
+from tests.support.bad_avro import UNDECODABLE
 from tests.support.bad_inputs import TEN_MB, Bad, Batch, assert_dead_letter, interleave
 from tests.support.kafka_io import Record
 from tests.support.norm_records import (
     AFTER_YEAR_9999_US,
     BEFORE_YEAR_1_US,
     DAY,
-    ad_row,
-    app_event,
+    ad_record,
+    install,
     order_change,
 )
-from tests.support.stage_run import Outcome, retarget, stage_run
+from tests.support.stage_run import Outcome, read_record, retarget, stage_run
 
 CAMPAIGN = "23850001"
 ROW = KpiKey(DAY, "facebook", CAMPAIGN)
@@ -94,14 +95,18 @@ def ads_values(**changes: str) -> dict[str, str]:
     return base | changes
 
 
-def on(headers: Headers, case: str, value: bytes, reason: str, key: bytes = b"bad") -> Bad:
+def on(
+    headers: Headers, case: str, value: bytes, reason: str | tuple[str, ...], key: bytes = b"bad"
+) -> Bad:
     """A bad record on a topic whose records carry these headers."""
     return Bad(case, value, reason, key, headers=headers)
 
 
 def bad_ads() -> list[Bad]:
-    good = avro(AD_SCHEMA, ad_row(1))
-    tiktok = avro(with_platforms("facebook", "google_ads", "tiktok"), ad_row(1, platform="tiktok"))
+    good = avro(AD_SCHEMA, ad_record(1))
+    tiktok = avro(
+        with_platforms("facebook", "google_ads", "tiktok"), ad_record(1, platform="tiktok")
+    )
     mystery = foreign(
         {"x": 5, "y": "?"}, [{"name": "x", "type": "long"}, {"name": "y", "type": "string"}]
     )
@@ -110,7 +115,7 @@ def bad_ads() -> list[Bad]:
         return on(AD_HEADERS, f"ad: {case}", value, reason)
 
     def row(**changes: Any) -> bytes:
-        return avro(AD_SCHEMA, ad_row(1, **changes))
+        return avro(AD_SCHEMA, ad_record(1, **changes))
 
     not_one = "AdPerformanceDaily"  # the reason names the record it is not
     return [
@@ -121,9 +126,9 @@ def bad_ads() -> list[Bad]:
             ((SCHEMA_HEADER, b"elsewhere.Mystery"),),
             "ad: a record of an unknown schema",
             mystery,
-            not_one,
+            UNDECODABLE,
         ),
-        ad("an AppEvent", avro(EVENT_SCHEMA, app_event(1)), not_one),
+        ad("an AppEvent", avro(EVENT_SCHEMA, install(1)), not_one),
         ad("unknown platform enum", tiktok, not_one),
         ad("spend NaN", row(spend="NaN"), "spend"),
         ad("spend Infinity", row(spend="Infinity"), "spend"),
@@ -140,8 +145,8 @@ def bad_ads() -> list[Bad]:
 
 
 def bad_events() -> list[Bad]:
-    good = avro(EVENT_SCHEMA, app_event(1))
-    name = avro(EVENT_SCHEMA, app_event(1, event_name="App Installeé"))
+    good = avro(EVENT_SCHEMA, install(1))
+    name = avro(EVENT_SCHEMA, install(1, event_name="App Installeé"))
 
     def bad(case: str, value: bytes, reason: str = "AppEvent") -> Bad:
         return on(EVENT_HEADERS, f"event: {case}", value, reason)
@@ -149,15 +154,15 @@ def bad_events() -> list[Bad]:
     return [
         bad("empty value", b""),
         bad("truncated Avro", good[:-3]),
-        bad("an AdPerformanceDaily", avro(AD_SCHEMA, ad_row(1))),
+        bad("an AdPerformanceDaily", avro(AD_SCHEMA, ad_record(1))),
         bad("invalid UTF-8", name.replace("é".encode(), b"\xff\xfe")),
         bad(
             "occurred_at before year 1",
-            avro(EVENT_SCHEMA, app_event(1, occurred_at=BEFORE_YEAR_1_US)),
+            avro(EVENT_SCHEMA, install(1, occurred_at=BEFORE_YEAR_1_US)),
         ),
         bad(
             "occurred_at after year 9999",
-            avro(EVENT_SCHEMA, app_event(1, occurred_at=AFTER_YEAR_9999_US)),
+            avro(EVENT_SCHEMA, install(1, occurred_at=AFTER_YEAR_9999_US)),
         ),
     ]
 
@@ -174,7 +179,7 @@ def bad_orders() -> list[Bad]:
     return [
         bad("empty value", b"", "CdcRow"),
         bad("truncated Avro", good[: len(good) - 5], "CdcRow"),
-        bad("an AppEvent", avro(EVENT_SCHEMA, app_event(1)), "CdcRow"),
+        bad("an AppEvent", avro(EVENT_SCHEMA, install(1)), "CdcRow"),
         bad("amount NaN", change(amount="NaN"), "amount"),
         bad("amount 1e30", change(amount="1e30"), "amount"),
         bad("amount not a number", change(amount="1,5"), "amount"),
@@ -218,13 +223,13 @@ BAD = BAD_ADS + BAD_EVENTS + BAD_ORDERS + BAD_CONTRIBUTIONS
 
 def good_ads() -> list[Record]:
     # The last is 10 MB, read like any other: its name does not reach the KPIs.
-    rows = [ad_row(n) for n in range(GOOD - 1)] + [ad_row(GOOD - 1, ad_name="n" * TEN_MB)]
+    rows = [ad_record(n) for n in range(GOOD - 1)] + [ad_record(GOOD - 1, ad_name="n" * TEN_MB)]
     outputs = [ad_output(row) for row in rows]
     return [(output.key, output.value, output.headers) for output in outputs]
 
 
 def good_events() -> list[Record]:
-    outputs = [event_output(app_event(n)) for n in range(GOOD)]
+    outputs = [event_output(install(n)) for n in range(GOOD)]
     return [(output.key, output.value, output.headers) for output in outputs]
 
 
@@ -300,9 +305,8 @@ def test_every_good_record_counts_in_the_kpi_row_to_the_cent(kpi_run: KpiRun) ->
     outcome = kpi_run.outcome
     assert len(outcome.dead) == len(BAD), sorted(d.reason for d in outcome.dead.values())
     latest: dict[bytes, dict[str, Any]] = {}
-    schema = avro_schema("metrics/campaign_kpis_daily")
     for message in next(iter(outcome.outputs.values())):
-        latest[message.key() or b""] = decode(schema, message.value() or b"")
+        latest[message.key() or b""] = read_record("metrics/campaign_kpis_daily", message)
     assert list(latest) == [ROW.encode()]
     row = latest[ROW.encode()]
     usd, gbp = Decimal("0.92"), Decimal("1.17")  # the default rates (HEADWATER_KPIS__RATES)

@@ -19,11 +19,9 @@ import pytest
 from confluent_kafka import Message
 from pydantic import SecretStr
 
-from headwater.avro import decode
 from headwater.raw import clevertap_key
 from headwater.settings import Settings
 from headwater.topology import api_source
-from schemas import avro_schema
 from tests.support.bad_inputs import (
     TEN_MB,
     Bad,
@@ -36,7 +34,7 @@ from tests.support.bad_inputs import (
     raw_envelope,
 )
 from tests.support.kafka_io import Record
-from tests.support.stage_run import NormalizerRun, run_normalizer
+from tests.support.stage_run import NormalizerRun, read_record, run_normalizer
 
 SOURCE = api_source("clevertap")
 ACCOUNT = "W8R-BADINPUT"
@@ -170,8 +168,7 @@ def normalizer_run(settings: Settings) -> Iterator[NormalizerRun]:
 
 
 def test_every_good_event_lands_with_its_values(landed: list[Message]) -> None:
-    schema = avro_schema("norm/app_event")
-    events = {m.key(): decode(schema, m.value() or b"") for m in landed}
+    events = {m.key(): read_record("norm/app_event", m) for m in landed}
     assert len(landed) == GOOD_EVENTS
     for n in range(GOOD_EVENTS):
         event_id = hashlib.sha256(f"{ACCOUNT}|{export_id(n)}".encode()).hexdigest()[:32]

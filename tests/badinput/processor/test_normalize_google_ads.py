@@ -15,10 +15,8 @@ from typing import Any
 import pytest
 from confluent_kafka import Message
 
-from headwater.avro import decode
 from headwater.settings import Settings
 from headwater.topology import api_source
-from schemas import avro_schema
 from tests.support.bad_inputs import (
     TEN_MB,
     Bad,
@@ -31,7 +29,7 @@ from tests.support.bad_inputs import (
     raw_envelope,
 )
 from tests.support.kafka_io import Record
-from tests.support.stage_run import NormalizerRun, run_normalizer
+from tests.support.stage_run import NormalizerRun, read_record, run_normalizer
 
 SOURCE = api_source("google_ads")
 CUSTOMER = "5550001234"
@@ -193,8 +191,7 @@ def normalizer_run(settings: Settings) -> Iterator[NormalizerRun]:
 
 
 def test_every_good_row_lands_with_its_values(landed: list[Message]) -> None:
-    schema = avro_schema("norm/ad_performance_daily")
-    records = {m.key(): decode(schema, m.value() or b"") for m in landed}
+    records = {m.key(): read_record("norm/ad_performance_daily", m) for m in landed}
     assert len(landed) == GOOD_ROWS
     for n in range(GOOD_ROWS):
         row = payload(n)

@@ -19,33 +19,33 @@ from stream_processors.events.normalize import to_output as event_output
 from tests.support.bad_avro import refused_by_columns, undecodable
 from tests.support.bad_inputs import TEN_MB, Bad, Batch, catalogue_tests, interleave
 from tests.support.kafka_io import Record
-from tests.support.norm_records import ad_row, app_event
+from tests.support.norm_records import ad_record, install
 from tests.support.sink_run import refused_by, sink_run
 from tests.support.stage_run import DeadLetter
 
 RECORD = "norm/ad_performance_daily"
 GOOD = 60
-OTHER = event_output(app_event(0))
+OTHER = event_output(install(0))
 BAD: list[Bad] = [
-    *undecodable(RECORD, ad_row(0), OTHER.value or b"", tuple(OTHER.headers)),
-    *refused_by_columns(RECORD, lambda n: ad_row(10_000 + n)),
+    *undecodable(RECORD, ad_record(0), OTHER.value or b"", tuple(OTHER.headers)),
+    *refused_by_columns(RECORD, lambda n: ad_record(10_000 + n)),
     Bad(
         "a 10 MB row with a NUL byte",  # refused, and too large for dlq.sink itself
-        to_output(ad_row(20_000, ad_name="n" * TEN_MB + "\x00")).value,
+        to_output(ad_record(20_000, ad_name="n" * TEN_MB + "\x00")).value,
         "NUL",
         too_large=True,
-        headers=tuple(to_output(ad_row(0)).headers),
+        headers=tuple(to_output(ad_record(0)).headers),
     ),
 ]
 
 
 def good_records() -> list[Record]:
-    rows = [ad_row(n) for n in range(GOOD)]
+    rows = [ad_record(n) for n in range(GOOD)]
     rows[3] = rows[3] | {"ad_name": "n" * TEN_MB}  # a 10 MB name: text holds it
     rows[4] = rows[4] | {"fetched_at": -62_135_596_800_000_000}  # 0001-01-01T00:00Z: it holds
     outputs = [to_output(row) for row in rows]
     # The same ad and day again, fetched later with a restated spend: the later one wins.
-    outputs.append(to_output(ad_row(5, spend="5.55", fetched_at=rows[5]["fetched_at"] + 1)))
+    outputs.append(to_output(ad_record(5, spend="5.55", fetched_at=rows[5]["fetched_at"] + 1)))
     return [(o.key, o.value, o.headers) for o in outputs]
 
 

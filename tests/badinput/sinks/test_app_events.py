@@ -21,21 +21,21 @@ from stream_processors.events.normalize import to_output
 from tests.support.bad_avro import refused_by_columns, undecodable
 from tests.support.bad_inputs import TEN_MB, Bad, Batch, catalogue_tests, interleave
 from tests.support.kafka_io import Record
-from tests.support.norm_records import NOON_US, ad_row, app_event
+from tests.support.norm_records import NOON_US, ad_record, install
 from tests.support.sink_run import refused_by, sink_run
 from tests.support.stage_run import DeadLetter
 
 RECORD = "norm/app_event"
 GOOD = 60
 YEAR_1_US = -62_135_596_800_000_000  # 0001-01-01T00:00Z: the first instant every reader holds
-OTHER = ad_output(ad_row(0))
-HEADERS = tuple(to_output(app_event(0)).headers)
+OTHER = ad_output(ad_record(0))
+HEADERS = tuple(to_output(install(0)).headers)
 BAD: list[Bad] = [
-    *undecodable(RECORD, app_event(0), OTHER.value or b"", tuple(OTHER.headers)),
-    *refused_by_columns(RECORD, lambda n: app_event(10_000 + n, amount="1.00")),
+    *undecodable(RECORD, install(0), OTHER.value or b"", tuple(OTHER.headers)),
+    *refused_by_columns(RECORD, lambda n: install(10_000 + n, amount="1.00")),
     Bad(
         "a 10 MB event with a NUL byte",
-        to_output(app_event(20_000, utm_campaign="u" * TEN_MB + "\x00")).value,
+        to_output(install(20_000, utm_campaign="u" * TEN_MB + "\x00")).value,
         "NUL",
         too_large=True,
         headers=HEADERS,
@@ -44,7 +44,7 @@ BAD: list[Bad] = [
 
 
 def good_event(n: int) -> dict[str, object]:
-    return app_event(n, amount=f"{n}.{n % 100:02d}", currency="INR")
+    return install(n, amount=f"{n}.{n % 100:02d}", currency="INR")
 
 
 def good_records() -> list[Record]:

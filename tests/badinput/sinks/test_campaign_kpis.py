@@ -23,7 +23,7 @@ from stream_processors.kpis.rows import Totals, figures
 from tests.support.bad_avro import refused_by_columns, undecodable
 from tests.support.bad_inputs import Bad, Batch, catalogue_tests, interleave
 from tests.support.kafka_io import Record
-from tests.support.norm_records import DAY, FETCHED_US, ad_row
+from tests.support.norm_records import DAY, FETCHED_US, ad_record
 from tests.support.sink_run import refused_by, sink_run
 from tests.support.stage_run import DeadLetter
 
@@ -43,7 +43,7 @@ def kpi_row(n: int, **changes: Any) -> dict[str, Any]:
     return figures(KpiKey(DAY, "facebook", f"c{n}"), totals, "EUR", FETCHED_US) | changes
 
 
-OTHER = ad_output(ad_row(0))
+OTHER = ad_output(ad_record(0))
 BAD: list[Bad] = [
     *undecodable(RECORD, kpi_row(0), OTHER.value or b"", tuple(OTHER.headers)),
     *refused_by_columns(RECORD, lambda n: kpi_row(10_000 + n)),
