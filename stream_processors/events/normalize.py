@@ -43,10 +43,15 @@ class Pseudonymizer:
 
 
 def _text(value: Any, what: str) -> str | None:
-    """A text field; numbers are read as text, objects and lists are refused."""
+    """A text field; numbers are read as text; objects, lists and NUL bytes are refused."""
     if isinstance(value, dict | list):
         raise RejectedRecord(f"{what} is not text: {value!r}")
-    return None if value is None or value == "" else str(value)
+    if value is None or value == "":
+        return None
+    text = str(value)
+    if "\x00" in text:  # the warehouse would refuse it, after the KPIs had counted it
+        raise RejectedRecord(f"{what} holds a NUL byte, which PostgreSQL text cannot: {text!r}")
+    return text
 
 
 def _object(record: dict[str, Any], name: str) -> dict[str, Any]:

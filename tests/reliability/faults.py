@@ -7,25 +7,23 @@ and when it ended is recorded, so the test can tell how long the services took t
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from confluent_kafka import TopicPartition
-
 from control.stack.kafka import KafkaBroker, KafkaConnect
 from control.stack.launcher import Stack
 from control.supervisor import ChildSpec
-from headwater.kafka.clients import make_consumer, make_producer
-from headwater.raw import clevertap_key, split_clevertap_key
+from headwater.kafka.clients import make_producer
 from headwater.settings import KafkaSettings
+from headwater.topology import NORM_EVENTS
+from stream_processors.events.normalize import to_output as event_output
+from tests.support.norm_records import app_event
 from tests.support.tcp_proxy import TcpProxy
 
 
@@ -148,46 +146,25 @@ def refuse_warehouse(proxy: TcpProxy, seconds: float, stop: threading.Event) -> 
     return Fault(f"warehouse refuses connections for {seconds:.0f} s", inject, dependency=True)
 
 
-def poison_event(kafka: KafkaSettings, topic: str, marker: str) -> Fault:
-    """A CleverTap event the warehouse refuses (a NUL byte in a text), amid good ones.
+def poison_event(kafka: KafkaSettings, marker: str) -> Fault:
+    """A normalized app event the warehouse refuses (a NUL byte in a text), amid good ones.
 
-    A copy of a real raw record under a new event id, unattributed so that no KPI counts it;
-    its platform carries the NUL byte and ``marker``, by which the test finds its dead letter.
+    The normalizers refuse NUL bytes in what users type; this one comes as another writer of
+    ``norm.app.events`` would send it, so that a sink batch holds it. It is unattributed, so no
+    KPI counts it; its platform carries ``marker``, by which the test finds its dead letter.
     """
 
     def inject() -> None:
-        value, key = _one_record(kafka, topic)
-        envelope = json.loads(value)
-        payload = envelope["payload"]
-        payload.setdefault("profile", {})["platform"] = f"And\u0000roid {marker}"
-        payload["event_props"] = {"marker": marker}
-        event_name, _ = split_clevertap_key(key.decode())
-        producer = make_producer(kafka)
-        producer.produce(
-            topic,
-            json.dumps(envelope).encode(),
-            clevertap_key(event_name, f"poison-{uuid.uuid4().hex}").encode(),
+        event = app_event(
+            0, "App Launched", event_id=f"poison-{marker}", platform=f"And\u0000roid {marker}"
         )
+        output = event_output(event)
+        producer = make_producer(kafka)
+        producer.produce(NORM_EVENTS, output.value, output.key, headers=output.headers)
         if producer.flush(30):
             raise AssertionError("the poison record was not delivered")
 
     return Fault("a record the warehouse refuses", inject)
-
-
-def _one_record(kafka: KafkaSettings, topic: str) -> tuple[bytes, bytes]:
-    consumer = make_consumer(kafka, f"fault-probe-{uuid.uuid4().hex}")
-    try:
-        consumer.assign([TopicPartition(topic, 0, 0)])
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            message = consumer.poll(1.0)
-            if message is not None and message.error() is None:
-                value, key = message.value(), message.key()
-                if value and key:
-                    return value, key
-    finally:
-        consumer.close()
-    raise AssertionError(f"no record on {topic} to copy")
 
 
 def schedule(

@@ -44,7 +44,6 @@ from control.stack.launcher import Stack
 from control.supervisor import ChildSpec
 from headwater.dlq import DLQ_PREFIX, REASON, dlq_topic
 from headwater.kafka.clients import make_consumer, message_headers
-from headwater.raw import raw_topic
 from headwater.settings import Settings
 from sandbox.apis import SandboxApis, sandbox_apis
 from sandbox.workload import run_workload
@@ -329,7 +328,7 @@ def test_the_pipeline_outlasts_twenty_faults_and_loses_nothing(
         restart_connect(fault_stack),
         restart_postgres(fault_stack),
         refuse_warehouse(line.proxy, OUTAGE_S, stop),
-        poison_event(fault_settings.kafka, raw_topic("clevertap", "events"), marker),
+        poison_event(fault_settings.kafka, marker),
     ]
     assert len(faults) >= 20
     log = FaultLog(seed)

@@ -130,6 +130,8 @@ def bad_events() -> list[Bad]:
         Bad("identity an object", profile_with(identity={"id": 1}), "identity", key=key),
         Bad("objectId a list", profile_with(identity=None, objectId=["x"]), "objectId", key=key),
         Bad("utm_source a list", props_with(utm_source=["fb"]), "utm_source", key=key),
+        Bad("utm_campaign with a NUL byte", props_with(utm_campaign="sp\x00ring"), "NUL", key=key),
+        Bad("platform with a NUL byte", profile_with(platform="And\x00roid"), "NUL", key=key),
         Bad("campaign_id an object", props_with(campaign_id={"fb": 1}), "campaign_id", key=key),
         Bad("Currency an object", props_with(Currency={"code": "INR"}), "Currency", key=key),
         Bad("platform a lone surrogate", surrogate, "surrogates", key=key),
