@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import psycopg
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
@@ -19,13 +21,13 @@ NOT_READY = {
 }
 
 
-def start_at_end(settings: Settings, group: str, topic: str) -> None:
-    """Position a new sink at the topic's end: it lands only what this test produces.
+def topic_ends(settings: Settings, topic: str) -> dict[tuple[str, int], int]:
+    """The end offset of every partition of the topic.
 
     A topic created a moment ago may not have its partition leaders yet: the ends are asked
     again until the broker knows them.
     """
-    consumer = make_consumer(settings.kafka, f"{group}-probe")
+    consumer = make_consumer(settings.kafka, f"probe-{uuid.uuid4().hex}")
 
     def ends() -> dict[tuple[str, int], int] | None:
         try:
@@ -42,9 +44,14 @@ def start_at_end(settings: Settings, group: str, topic: str) -> None:
             raise
 
     try:
-        positions = wait_for(ends, timeout_s=60, interval_s=0.5, what=f"the end of {topic}")
+        return wait_for(ends, timeout_s=60, interval_s=0.5, what=f"the end of {topic}")
     finally:
         consumer.close()
+
+
+def start_at_end(settings: Settings, group: str, topic: str) -> None:
+    """Position a new sink at the topic's end: it lands only what this test produces."""
+    positions = topic_ends(settings, topic)
     assert settings.warehouse.dsn is not None
     with psycopg.connect(settings.warehouse.dsn.get_secret_value()) as connection:
         OffsetStore.prepare(connection)
