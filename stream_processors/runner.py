@@ -90,6 +90,35 @@ class TooLargeForKafka(RejectedRecord):
     """A record larger than the producer may send (``message.max.bytes``)."""
 
 
+def produce_waiting(
+    producer: Producer,
+    topic: str,
+    key: bytes | None,
+    value: bytes | None,
+    headers: Any,
+    on_delivery: Callable[[KafkaError | None, Message], None],
+    partition: int = -1,
+) -> None:
+    """Produce one record, waiting while the local queue is full; a record larger than Kafka
+    takes is :class:`TooLargeForKafka` (its stage dead-letters it)."""
+    while True:
+        try:
+            producer.produce(
+                topic, value, key, partition=partition, headers=headers, on_delivery=on_delivery
+            )
+            return
+        except BufferError:  # the local queue is full: let deliveries drain it
+            producer.poll(0.1)
+        except KafkaException as error:
+            if error.args[0].code() != KafkaError.MSG_SIZE_TOO_LARGE:
+                raise
+            size = len(key or b"") + len(value or b"")
+            raise TooLargeForKafka(
+                f"a record of {size} bytes for {topic} is too large for Kafka "
+                "(the producer's message.max.bytes)"
+            ) from error
+
+
 class _Deliveries:
     """Delivery reports of one flush: how many failed, and the first reason."""
 
@@ -276,22 +305,7 @@ class BatchRunner:
         deliveries: _Deliveries,
         partition: int = -1,
     ) -> None:
-        while True:
-            try:
-                self._producer.produce(
-                    topic, value, key, partition=partition, headers=headers, on_delivery=deliveries
-                )
-                return
-            except BufferError:  # the local queue is full: let deliveries drain it
-                self._producer.poll(0.1)
-            except KafkaException as error:
-                if error.args[0].code() != KafkaError.MSG_SIZE_TOO_LARGE:
-                    raise
-                size = len(key or b"") + len(value or b"")
-                raise TooLargeForKafka(
-                    f"a record of {size} bytes for {topic} is too large for Kafka "
-                    "(the producer's message.max.bytes)"
-                ) from error
+        produce_waiting(self._producer, topic, key, value, headers, deliveries, partition)
 
     def _confirm(self, deliveries: _Deliveries) -> None:
         remaining = self._producer.flush(60)

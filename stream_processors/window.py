@@ -29,7 +29,7 @@ from headwater.kafka.ranges import OffsetRange, read_ranges
 from headwater.settings import Settings
 from stream_processors.base import Incoming, Stage, dead_letter_headers, incoming
 from stream_processors.output import Output
-from stream_processors.runner import PRODUCER
+from stream_processors.runner import PRODUCER, produce_waiting
 
 Key = tuple[str, bytes]
 #: Records normalized between two checks that Kafka acknowledged the outputs.
@@ -123,9 +123,4 @@ class WindowNormalization:
         headers: Any,  # an output's or a dead letter's header list
         delivery: DeliveryTracker,
     ) -> None:
-        while True:
-            try:
-                self._producer.produce(topic, value, key, headers=headers, on_delivery=delivery)
-                return
-            except BufferError:  # the local queue is full: let deliveries drain it
-                self._producer.poll(0.1)
+        produce_waiting(self._producer, topic, key, value, headers, delivery)

@@ -37,13 +37,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
-from confluent_kafka import TopicPartition
+from confluent_kafka import Message
 
 from control.pipeline import pipeline_children
 from control.stack.launcher import Stack
 from control.supervisor import ChildSpec
 from headwater.dlq import DLQ_PREFIX, REASON, dlq_topic
-from headwater.kafka.clients import make_consumer, message_headers
+from headwater.kafka.clients import make_admin, message_headers
 from headwater.settings import Settings
 from sandbox.apis import SandboxApis, sandbox_apis
 from sandbox.workload import run_workload
@@ -61,6 +61,7 @@ from tests.reliability.faults import (
 )
 from tests.support.cdc import TABLES, Pipeline, cdc_pipeline
 from tests.support.compare import differences, source_in_warehouse
+from tests.support.kafka_io import read_all
 from tests.support.kpi_reference import kpi_differences
 from tests.support.namespace import free_port_block
 from tests.support.services import settings_from
@@ -226,30 +227,17 @@ def _tail(path: Path, lines: int) -> str:
 
 def dead_letters(settings: Settings) -> list[tuple[str, bytes, str]]:
     """(topic, value, reason) of every dead letter on every ``dlq.*`` topic of the stack."""
-    consumer = make_consumer(settings.kafka, f"faults-dlq-{uuid.uuid4().hex}")
-    found: list[tuple[str, bytes, str]] = []
-    try:
-        topics = consumer.list_topics(timeout=10).topics
-        for topic, metadata in sorted(topics.items()):
-            if not topic.startswith(f"{DLQ_PREFIX}."):
-                continue
-            for partition in metadata.partitions:
-                low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), 10)
-                if high <= low:
-                    continue
-                consumer.assign([TopicPartition(topic, partition, low)])
-                read = low
-                while read < high:
-                    message = consumer.poll(5.0)
-                    assert message is not None, f"{topic}[{partition}] stopped at {read} < {high}"
-                    if message.error() is not None:
-                        continue
-                    read = message.offset() + 1
-                    reason = (dict(message_headers(message)).get(REASON) or b"").decode()
-                    found.append((topic, message.value() or b"", reason))
-    finally:
-        consumer.close()
-    return found
+    topics = make_admin(settings.kafka).list_topics(timeout=10).topics
+    return [
+        (topic, message.value() or b"", _reason(message))
+        for topic, metadata in sorted(topics.items())
+        if topic.startswith(f"{DLQ_PREFIX}.")
+        for message in read_all(settings, topic, partitions=len(metadata.partitions))
+    ]
+
+
+def _reason(message: Message) -> str:
+    return (dict(message_headers(message)).get(REASON) or b"").decode()
 
 
 class Workload:
