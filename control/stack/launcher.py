@@ -13,6 +13,7 @@ from control.stack.base import Component, StackError, State
 from control.stack.kafka import Jars, KafkaBroker, KafkaConnect
 from control.stack.postgres import PostgresCluster
 from control.stack.prometheus import PrometheusServer
+from control.stack.tls import StackTls
 from control.stack.toolchain import check_java
 from headwater.settings import StackSettings
 
@@ -32,6 +33,7 @@ class Stack:
     def __init__(self, settings: StackSettings, say: Callable[[str], None] = print) -> None:
         self.settings = settings
         self.say = say
+        self.tls = StackTls(settings.state_dir.resolve() / "tls")
         self.jars = Jars(settings)
         self.postgres = PostgresCluster(settings)
         self.kafka = KafkaBroker(settings, self.jars)
@@ -57,6 +59,7 @@ class Stack:
                 component.check_ports_free()
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.state_dir.chmod(0o755)
+        self.tls.ensure(("localhost", self.settings.host))
         with self._timed("jars"):
             if self.jars.fetch():
                 self.say(f"fetched Kafka, Connect and Debezium jars into {self.jars.kafka.parent}")
