@@ -86,6 +86,16 @@ class ConnectSettings(_Section):
     """Kafka Connect's REST endpoint."""
 
     url: str = Field(default="http://127.0.0.1:18083", description="Kafka Connect's REST URL")
+    secrets_dir: Path | None = Field(
+        default=None,
+        description="folder the Connect workers read secret files from (their `dir` config "
+        "provider); connector configs name files there, never the secrets",
+    )
+    write_secrets: bool = Field(
+        default=True,
+        description="`connectors apply` writes the secret files into SECRETS_DIR (Connect on "
+        "this host); false when they are mounted on the workers",
+    )
 
     @field_validator("url")
     @classmethod

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from confluent_kafka import KafkaException
 
+from connectors.secrets import worker_properties
 from control.stack.base import Component, Port, StackError, write_if_changed
 from control.stack.process import ManagedProcess, log_tail
 from control.stack.toolchain import check_java, check_maven, fetch_jars, pom
@@ -203,6 +204,7 @@ class KafkaConnect(Component):
         self.jars = jars
         self.process = ManagedProcess(self.name, self.home, str(self.home))
         self.config = self.home / "connect-distributed.properties"
+        self.secrets = self.home / "secrets"
 
     @property
     def endpoint(self) -> str:
@@ -214,6 +216,7 @@ class KafkaConnect(Component):
     def prepare(self) -> None:
         s = self.settings
         write_if_changed(self.home / "log4j2.properties", LOG4J2)
+        self.secrets.mkdir(parents=True, exist_ok=True, mode=0o700)
         converter = "org.apache.kafka.connect.json.JsonConverter"
         write_if_changed(
             self.config,
@@ -240,6 +243,8 @@ class KafkaConnect(Component):
                     "topic.creation.enable": "true",
                     # Connectors set their own producer settings (producer.override.*).
                     "connector.client.config.override.policy": "All",
+                    # Connector passwords are ${dir:...} references to files in there.
+                    **worker_properties(self.secrets),
                 }
             ),
         )

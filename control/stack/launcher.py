@@ -127,6 +127,7 @@ class Stack:
         return {
             "HEADWATER_KAFKA__BOOTSTRAP_SERVERS": self.kafka.endpoint,
             "HEADWATER_CONNECT__URL": self.connect.endpoint,
+            "HEADWATER_CONNECT__SECRETS_DIR": str(self.connect.secrets),
             "HEADWATER_SOURCE__DSN": self.postgres.dsn("app"),
             "HEADWATER_WAREHOUSE__DSN": self.postgres.dsn("warehouse"),
             "HEADWATER_PROMETHEUS__URL": self.prometheus.endpoint,

@@ -41,6 +41,7 @@ class Pipeline:
             | {
                 "HEADWATER_KAFKA__BOOTSTRAP_SERVERS": settings.kafka.bootstrap_servers,
                 "HEADWATER_CONNECT__URL": settings.connect.url,
+                "HEADWATER_CONNECT__SECRETS_DIR": str(settings.connect.secrets_dir),
                 "HEADWATER_SOURCE__DSN": self.source_dsn,
                 "HEADWATER_WAREHOUSE__DSN": self.warehouse_dsn,
                 "HEADWATER_CDC__TABLES": json.dumps([f"{self.schema}.{t}" for t in TABLES]),
