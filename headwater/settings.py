@@ -8,9 +8,10 @@ per setting, named like the environment variable (``HEADWATER_WAREHOUSE__DSN``).
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -434,6 +435,54 @@ class Settings(BaseSettings):
     def secrets(self) -> list[str]:
         """Every secret value set, for the log scrubber."""
         return [value for value in _secret_values(self) if value]
+
+
+def secret_variables(settings: Settings, sections: Iterable[str]) -> dict[str, str]:
+    """The ``HEADWATER_<SECTION>__<FIELD>`` variables of the secrets set in ``sections``.
+
+    How ``headwater run`` hands a service the secrets it needs, and only those.
+    """
+    variables: dict[str, str] = {}
+    for section in sections:
+        model = getattr(settings, section)
+        for name, field in type(model).model_fields.items():
+            value = getattr(model, name)
+            if "SecretStr" not in str(field.annotation) or value is None:
+                continue
+            variable = f"{ENV_PREFIX}{section}{NESTED_DELIMITER}{name}".upper()
+            revealed = _revealed(value)
+            variables[variable] = revealed if isinstance(revealed, str) else json.dumps(revealed)
+    return variables
+
+
+def _revealed(value: object) -> object:
+    """The value with every SecretStr in it replaced by its secret (containers as JSON)."""
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, Mapping):
+        return {str(key): _revealed(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_revealed(item) for item in value]
+    return value
+
+
+def secret_variable_names(model: type[BaseModel] = Settings, prefix: str = ENV_PREFIX) -> set[str]:
+    """Every environment variable that names a secret setting, and the secrets folder's."""
+    names = {SECRETS_DIR_VARIABLE}
+    for name, field in model.model_fields.items():
+        variable = f"{prefix}{name}".upper()
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            names |= secret_variable_names(annotation, f"{variable}{NESTED_DELIMITER}")
+        elif "SecretStr" in str(annotation):
+            names.add(variable)
+    return names
+
+
+def without_secrets(environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` without any secret setting (nor the secrets folder that could hold one)."""
+    secret = secret_variable_names()
+    return {key: value for key, value in environ.items() if key.upper() not in secret}
 
 
 def _secret_values(model: BaseModel) -> Iterator[str]:
