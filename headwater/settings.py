@@ -291,6 +291,15 @@ class PollerSettings(_Section):
     state_topic: str = Field(
         default="headwater.poller_state", description="compacted topic of poller cursors"
     )
+    ca_file: Path | None = Field(
+        default=None,
+        description="CA bundle (PEM) the API clients verify servers against "
+        "(default: REQUESTS_CA_BUNDLE, else certifi's public CAs)",
+    )
+    plain_http: bool = Field(
+        default=False,
+        description="allow http:// API URLs (local development only; the poller warns)",
+    )
 
     @property
     def stale_after(self) -> float:
@@ -306,6 +315,10 @@ class SandboxSettings(_Section):
     google_ads_port: int = Field(default=18802, ge=0, le=65535, description="Google Ads stand-in")
     clevertap_port: int = Field(default=18803, ge=0, le=65535, description="CleverTap stand-in")
     seed: int = Field(default=42, description="seed of the generated data")
+    cert_file: Path | None = Field(
+        default=None, description="certificate chain (PEM) to serve HTTPS with (default: HTTP)"
+    )
+    key_file: Path | None = Field(default=None, description="the certificate's private key (PEM)")
 
 
 class PrometheusSettings(_Section):

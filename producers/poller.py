@@ -21,7 +21,14 @@ from headwater.raw import RAW_RETENTION_MS, make_envelope, raw_topic
 from headwater.settings import Settings
 from headwater.topology import api_source
 from producers import metrics
-from producers.base import AuthenticationFailed, RawRecord, RecordTooLarge, Source, Window
+from producers.base import (
+    AuthenticationFailed,
+    CertificateRefused,
+    RawRecord,
+    RecordTooLarge,
+    Source,
+    Window,
+)
 from producers.state import CursorStore
 
 log = logging.getLogger(__name__)
@@ -153,6 +160,9 @@ class Poller:
                 raise AuthenticationFailed(
                     _name_credentials(self.source.name, str(error))
                 ) from error
+            except CertificateRefused:  # every account would fail alike: stop and say why
+                metrics.ERRORS.labels(self.source.name, "CertificateRefused").inc()
+                raise
             except HeadwaterError as error:
                 report.kafka_unavailable |= isinstance(error, KafkaUnavailable)
                 kind = type(error).__name__
