@@ -36,7 +36,10 @@ Choices that are not Debezium's defaults, and why:
 - ``database.password`` is a ``${dir:<folder>:<file>}`` reference the worker resolves
   (:mod:`connectors.secrets`): the password stays out of Connect's config topic and REST API.
 - Kafka Connect creates the topics (the broker does not auto-create them) with
-  ``cleanup.policy=delete`` and a long retention; the heartbeat topic included.
+  ``cleanup.policy=delete`` and a long retention; the heartbeat topic included. The topics
+  of tables holding personal data (``headwater.privacy.retention.personal_tables``) are in
+  the topic-creation group ``personal``, with the short retention of
+  ``HEADWATER_PRIVACY__RAW_PERSONAL_RETENTION_HOURS`` (docs/privacy.md).
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from psycopg.conninfo import conninfo_to_dict
 from connectors.base import ConnectorConfig
 from connectors.secrets import reference
 from headwater.errors import ConfigurationError
+from headwater.privacy.retention import personal_tables
 from headwater.settings import CdcSettings, Settings
 
 CONNECTOR_CLASS = "io.debezium.connector.postgresql.PostgresConnector"
@@ -196,6 +200,19 @@ def render_config(settings: Settings) -> dict[str, str]:
         "topic.creation.default.partitions": str(cdc.topic_partitions),
         "topic.creation.default.cleanup.policy": "delete",
         "topic.creation.default.retention.ms": str(TOPIC_RETENTION_MS),
+    } | personal_topic_group(settings)
+
+
+def personal_topic_group(settings: Settings) -> dict[str, str]:
+    """The topic-creation group of the tables holding personal data: a short retention."""
+    tables = personal_tables(settings)
+    if not tables:
+        return {}
+    topics = "|".join(re.escape(settings.cdc.topic(table)) for table in tables)
+    return {
+        "topic.creation.groups": "personal",
+        "topic.creation.personal.include": topics,
+        "topic.creation.personal.retention.ms": str(settings.privacy.raw_personal_retention_ms),
     }
 
 

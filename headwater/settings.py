@@ -129,6 +129,10 @@ class DatabaseSettings(_Section):
 
 
 _QUALIFIED_TABLE = re.compile(r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$")
+_QUALIFIED_COLUMN = re.compile(r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$")
+_KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
+#: The shortest pseudonymisation key accepted, in bytes (HMAC-SHA256's block is 64).
+MIN_KEY_BYTES = 32
 
 
 class CdcSettings(_Section):
@@ -176,8 +180,82 @@ class ProcessorSettings(_Section):
     app_id: str = Field(default="headwater-processor", description="Faust app id (group)")
     partitions: int = Field(default=3, ge=1, description="partitions of norm.* topics")
     pseudonymization_key: SecretStr | None = Field(
-        default=None, description="key of the HMAC that pseudonymises user identities"
+        default=None,
+        description="key of the HMAC that pseudonymises user identities and personal "
+        f"columns (at least {MIN_KEY_BYTES} bytes)",
     )
+    pseudonymization_key_id: str = Field(
+        default="k1",
+        description="id of that key, written in front of every pseudonym (`<id>:<hmac>`); "
+        "a new key gets a new id",
+    )
+
+    @field_validator("pseudonymization_key")
+    @classmethod
+    def _key_is_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < MIN_KEY_BYTES:
+            raise ValueError(
+                f"is shorter than {MIN_KEY_BYTES} bytes: use e.g. "
+                "`python -c 'import secrets; print(secrets.token_hex(32))'`"
+            )
+        return value
+
+    @field_validator("pseudonymization_key_id")
+    @classmethod
+    def _key_id_is_a_name(cls, value: str) -> str:
+        return _check_key_id(value)
+
+
+def _check_key_id(value: str) -> str:
+    if not _KEY_ID.match(value):
+        raise ValueError(f"{value!r} is not a key id (1-16 of A-Z a-z 0-9 _ -)")
+    return value
+
+
+class PrivacySettings(_Section):
+    """What happens to personal data: CDC column policy, raw retention, retired keys."""
+
+    cdc_columns: dict[str, Literal["drop", "hash", "keep"]] = Field(
+        default={},
+        description="JSON map schema.table.column -> drop, hash or keep, over the defaults "
+        "of docs/privacy.md",
+    )
+    personal_tables: list[str] = Field(
+        default=["public.customers"],
+        description="captured schema.table holding personal data: their cdc.* topics get "
+        "the short retention (tables named in cdc_columns count too)",
+    )
+    raw_personal_retention_hours: int = Field(
+        default=72,
+        ge=1,
+        description="retention of the raw topics that hold personal data "
+        "(raw.clevertap.*, cdc.* of tables with personal columns)",
+    )
+    retired_keys: dict[str, SecretStr] = Field(
+        default={},
+        description="JSON map key id -> retired pseudonymisation key, kept so that "
+        "`headwater forget` finds pseudonyms made before a rotation",
+    )
+
+    @field_validator("cdc_columns")
+    @classmethod
+    def _qualified_columns(cls, columns: dict[str, str]) -> dict[str, str]:
+        for name in columns:
+            if not _QUALIFIED_COLUMN.match(name):
+                raise ValueError(f"{name!r} is not schema.table.column (lower-case identifiers)")
+        return columns
+
+    @field_validator("retired_keys")
+    @classmethod
+    def _retired_key_ids(cls, keys: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        for key_id in keys:
+            _check_key_id(key_id)
+        return keys
+
+    @property
+    def raw_personal_retention_ms(self) -> int:
+        """The retention of raw topics holding personal data, as Kafka's retention.ms."""
+        return self.raw_personal_retention_hours * 3600 * 1000
 
 
 class KpiSettings(_Section):
@@ -419,6 +497,7 @@ class Settings(BaseSettings):
     prometheus: PrometheusSettings = PrometheusSettings()
     cdc: CdcSettings = CdcSettings()
     processor: ProcessorSettings = ProcessorSettings()
+    privacy: PrivacySettings = PrivacySettings()
     sink: SinkSettings = SinkSettings()
     kpis: KpiSettings = KpiSettings()
     facebook: FacebookSettings = FacebookSettings()
@@ -503,6 +582,8 @@ def _secret_values(model: BaseModel) -> Iterator[str]:
         value = getattr(model, name)
         if isinstance(value, SecretStr):
             yield value.get_secret_value()
+        elif isinstance(value, dict):
+            yield from (v.get_secret_value() for v in value.values() if isinstance(v, SecretStr))
         elif isinstance(value, BaseModel):
             yield from _secret_values(value)
 

@@ -17,7 +17,8 @@ from headwater.errors import HeadwaterError, is_transient
 from headwater.kafka.clients import make_admin, make_producer
 from headwater.kafka.delivery import DeliveryTracker, KafkaUnavailable
 from headwater.kafka.topics import TopicSpec, ensure_topics
-from headwater.raw import RAW_RETENTION_MS, make_envelope, raw_topic
+from headwater.privacy.retention import api_raw_config
+from headwater.raw import make_envelope, raw_topic
 from headwater.settings import Settings
 from headwater.topology import api_source
 from producers import metrics
@@ -116,7 +117,7 @@ class Poller:
                 raw_topic(self.source.name, stream),
                 self.settings.kafka.default_partitions,
                 replication,
-                {"cleanup.policy": "delete", "retention.ms": RAW_RETENTION_MS},
+                api_raw_config(self.settings, self.source.name),
             )
             for stream in self.source.streams()
         ]

@@ -101,6 +101,10 @@ def test_every_key_of_the_rendered_config() -> None:
         "topic.creation.default.partitions": "3",
         "topic.creation.default.cleanup.policy": "delete",
         "topic.creation.default.retention.ms": str(TOPIC_RETENTION_MS),
+        # the customers' topic holds personal data: a short retention (docs/privacy.md)
+        "topic.creation.groups": "personal",
+        "topic.creation.personal.include": r"cdc\.app\.public\.customers",
+        "topic.creation.personal.retention.ms": str(72 * 3600 * 1000),
     }
     assert all(isinstance(value, str) for value in config.values())
 
