@@ -42,6 +42,7 @@ from headwater.settings import Settings
 from headwater.topology import NORM_EVENTS, norm_cdc_topic
 from sinks.cdc.tables import CONTROL_SCHEMA, VERSION, MirrorTable
 from sinks.events import APP_EVENTS
+from stream_processors.runner import PARTITIONER
 
 Kind = Literal["email", "identity"]
 
@@ -78,7 +79,8 @@ def forget(settings: Settings, kind: Kind, value: str) -> Erasure:
         raise ConfigurationError("HEADWATER_WAREHOUSE__DSN", "is not set")
     pseudonyms = pseudonyms_of(settings, value)
     key_ids = [p.key_id for p in every_pseudonymizer(settings)]
-    producer = make_producer(settings.kafka)
+    # partitioned as the processor partitions: a tombstone must follow its record to compact it
+    producer = make_producer(settings.kafka, partitioner=PARTITIONER)
     tracker = DeliveryTracker()
     with connect(settings.warehouse.dsn.get_secret_value(), settings.warehouse) as warehouse:
         _prepare(warehouse)

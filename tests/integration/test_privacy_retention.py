@@ -36,7 +36,9 @@ def test_a_personal_raw_topic_gets_the_short_retention_and_an_old_one_is_shorten
     settings: Settings, topics: list[str]
 ) -> None:
     own = settings.model_copy(
-        update={"privacy": settings.privacy.model_copy(update={"raw_personal_retention_hours": HOURS})}
+        update={
+            "privacy": settings.privacy.model_copy(update={"raw_personal_retention_hours": HOURS})
+        }
     )
     admin = make_admin(settings.kafka)
     tag = uuid.uuid4().hex[:8]
@@ -62,7 +64,7 @@ def test_a_personal_raw_topic_gets_the_short_retention_and_an_old_one_is_shorten
     assert _config(admin, old, "retention.ms") == short  # shortened in place
     assert _config(admin, impersonal, "retention.ms") == RAW_RETENTION_MS
     # the cleanup policy is not ours to change on an existing topic: refused, as before
-    with pytest.raises(TopicMismatch, match="cleanup.policy=delete, compact wanted"):
+    with pytest.raises(TopicMismatch, match=r"cleanup\.policy=delete, compact wanted"):
         ensure_topics(admin, [TopicSpec(old, 1, 1, {"cleanup.policy": "compact"})])
 
 
