@@ -1,8 +1,10 @@
 """Reading chosen columns of chosen rows from the source database, as text.
 
 The CDC sink reads the source only to complete a row it first sees through an update that
-left unchanged TOASTed values out (``sinks/cdc/completion.py``). It connects with
-``HEADWATER_SOURCE__DSN`` (a role that may ``SELECT`` the captured tables is enough), in
+left unchanged TOASTed values out (``sinks/cdc/completion.py``), and hashes what the PII
+policy hashes (:class:`PolicedSourceRows`), so no personal value reaches a mirror in clear.
+It connects with ``HEADWATER_SOURCE__DSN`` (a role that may ``SELECT`` the captured tables
+is enough), in
 read-only sessions bounded by that database's statement and lock timeouts.
 
 Each value is read as the text its mirror column casts back from: ``column::text`` (bytea
@@ -22,7 +24,9 @@ from psycopg import sql
 
 from headwater.errors import ConfigurationError, DependencyUnavailable, Terminal
 from headwater.postgres import connect
-from headwater.settings import DatabaseSettings
+from headwater.privacy.policy import Action, CdcPolicy
+from headwater.privacy.pseudonyms import KEY_SETTING, Pseudonymizer, pseudonymizer
+from headwater.settings import DatabaseSettings, Settings
 
 #: Keys per query: a long IN list still uses the primary key's index.
 KEYS_PER_QUERY = 500
@@ -148,3 +152,45 @@ def _query(
         keys,
         sql.SQL(", ").join([one] * count),
     )
+
+
+class PolicedSourceRows(SourceRows):
+    """Source rows with the PII policy applied, as the processor applies it to the stream: a
+    hashed column comes back as its pseudonym, never in clear (a dropped column is never
+    asked for: the stream has no such column to complete)."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings.source)
+        self._policy = CdcPolicy(settings)
+        self._pseudonymize: Pseudonymizer | None = None
+        if settings.processor.pseudonymization_key is not None:
+            self._pseudonymize = pseudonymizer(settings, "")
+
+    def read(
+        self,
+        schema: str,
+        table: str,
+        key_names: Sequence[str],
+        keys: Sequence[tuple[Any, ...]],
+        columns: Sequence[str],
+        json_columns: frozenset[str] = frozenset(),
+    ) -> SourceRead:
+        """As :meth:`SourceRows.read`, hashed columns pseudonymised."""
+        hashed = [c for c in columns if self._policy.action(schema, table, c) is Action.HASH]
+        if hashed and self._pseudonymize is None:
+            raise SourceNotReadable(
+                f"{schema}.{table}: {', '.join(hashed)} are hashed by the PII policy and this "
+                f"sink has no {KEY_SETTING} to complete them with"
+            )
+        found = super().read(schema, table, key_names, keys, columns, json_columns)
+        if not hashed or self._pseudonymize is None:
+            return found
+        pseudonymize = self._pseudonymize
+        at = {len(key_names) + i for i, c in enumerate(found.columns) if c in hashed}
+        rows = [
+            tuple(
+                pseudonymize(str(v)) if i in at and v is not None else v for i, v in enumerate(row)
+            )
+            for row in found.rows
+        ]
+        return SourceRead(found.columns, rows)
