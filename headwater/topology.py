@@ -214,8 +214,9 @@ SINKS: Final[tuple[Sink, ...]] = (
         "sinks.cdc.mirror:MirrorWriter",
         1,
         lambda s: [s.sink.cdc_topics],
-        # a TOASTed value the change left out is read from the source by primary key
-        ("kafka", "warehouse", "source"),
+        # a TOASTed value the change left out is read from the source by primary key, and
+        # hashed with the pseudonymisation key when the PII policy hashes its column
+        ("kafka", "warehouse", "source", "processor"),
     ),
     Sink(
         "ad-performance",

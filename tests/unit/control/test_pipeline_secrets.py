@@ -17,6 +17,7 @@ from headwater.settings import (
     FacebookSettings,
     GoogleAdsSettings,
     KafkaSettings,
+    PrivacySettings,
     ProcessorSettings,
     Settings,
     secret_variable_names,
@@ -34,6 +35,8 @@ MARKERS = {
     "HEADWATER_GOOGLE_ADS__CLIENT_SECRET": "SENTINEL-google-client",
     "HEADWATER_GOOGLE_ADS__REFRESH_TOKEN": "SENTINEL-google-refresh",
     "HEADWATER_CLEVERTAP__PASSCODE": "SENTINEL-clevertap",
+    # for `headwater forget` only: no service is given it
+    "HEADWATER_PRIVACY__RETIRED_KEYS": '{"k0": "SENTINEL-retired-pseudonymisation-key-01"}',
 }
 #: The secrets each service may see, and no others.
 EXPECTED = {
@@ -42,6 +45,7 @@ EXPECTED = {
         "HEADWATER_KAFKA__SASL_PASSWORD",
         "HEADWATER_WAREHOUSE__DSN",
         "HEADWATER_SOURCE__DSN",
+        "HEADWATER_PROCESSOR__PSEUDONYMIZATION_KEY",  # hashed columns completed from the source
     },
     "sink-ad-performance": {"HEADWATER_KAFKA__SASL_PASSWORD", "HEADWATER_WAREHOUSE__DSN"},
     "sink-app-events": {"HEADWATER_KAFKA__SASL_PASSWORD", "HEADWATER_WAREHOUSE__DSN"},
@@ -87,6 +91,9 @@ def _settings() -> Settings:
         ),
         clevertap=CleverTapSettings(
             account_id="ACC", passcode=secret("HEADWATER_CLEVERTAP__PASSCODE")
+        ),
+        privacy=PrivacySettings(
+            retired_keys={"k0": SecretStr("SENTINEL-retired-pseudonymisation-key-01")}
         ),
     )
 
