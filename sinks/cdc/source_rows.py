@@ -2,7 +2,7 @@
 
 The CDC sink reads the source only to complete a row it first sees through an update that
 left unchanged TOASTed values out (``sinks/cdc/completion.py``), and hashes what the PII
-policy hashes (:class:`PolicedSourceRows`), so no personal value reaches a mirror in clear.
+policy hashes (:class:`SourcePrivacy`), so no personal value reaches a mirror in clear.
 It connects with ``HEADWATER_SOURCE__DSN`` (a role that may ``SELECT`` the captured tables
 is enough), in
 read-only sessions bounded by that database's statement and lock timeouts.
@@ -53,8 +53,9 @@ class SourceNotReadable(Terminal):
 class SourceRows:
     """Reads rows of the captured tables by primary key."""
 
-    def __init__(self, database: DatabaseSettings) -> None:
+    def __init__(self, database: DatabaseSettings, privacy: SourcePrivacy | None = None) -> None:
         self._database = database
+        self._privacy = privacy
         self._connection: psycopg.Connection | None = None
 
     def read(
@@ -69,6 +70,7 @@ class SourceRows:
         """``columns`` of the rows with these keys (a row the source no longer has is not in
         the answer); ``json_columns`` are read as JSON text."""
         qualified = f"{schema}.{table}"
+        hashed = self._privacy.hashed(schema, table, columns) if self._privacy else []
         existing = self._columns_of(schema, table)
         present = [c for c in columns if c in existing]
         rows: list[tuple[Any, ...]] = []
@@ -76,7 +78,8 @@ class SourceRows:
             chunk = keys[start : start + KEYS_PER_QUERY]
             query = _query(schema, table, key_names, present, json_columns, len(chunk))
             rows += self._fetch(query, [value for key in chunk for value in key], qualified)
-        return SourceRead(present, rows)
+        found = SourceRead(present, rows)
+        return self._privacy.apply(found, len(key_names), hashed) if self._privacy else found
 
     def _columns_of(self, schema: str, table: str) -> set[str]:
         names = self._fetch(
@@ -154,39 +157,33 @@ def _query(
     )
 
 
-class PolicedSourceRows(SourceRows):
-    """Source rows with the PII policy applied, as the processor applies it to the stream: a
-    hashed column comes back as its pseudonym, never in clear (a dropped column is never
-    asked for: the stream has no such column to complete)."""
+class SourcePrivacy:
+    """The PII policy on values read from the source, as the processor applies it to the
+    stream: a hashed column comes back as its pseudonym, never in clear (a dropped column is
+    never asked for: the stream has no such column to complete)."""
 
     def __init__(self, settings: Settings) -> None:
-        super().__init__(settings.source)
         self._policy = CdcPolicy(settings)
         self._pseudonymize: Pseudonymizer | None = None
         if settings.processor.pseudonymization_key is not None:
             self._pseudonymize = pseudonymizer(settings, "")
 
-    def read(
-        self,
-        schema: str,
-        table: str,
-        key_names: Sequence[str],
-        keys: Sequence[tuple[Any, ...]],
-        columns: Sequence[str],
-        json_columns: frozenset[str] = frozenset(),
-    ) -> SourceRead:
-        """As :meth:`SourceRows.read`, hashed columns pseudonymised."""
+    def hashed(self, schema: str, table: str, columns: Sequence[str]) -> list[str]:
+        """The columns to hash; SourceNotReadable when there is no key to hash them with."""
         hashed = [c for c in columns if self._policy.action(schema, table, c) is Action.HASH]
         if hashed and self._pseudonymize is None:
             raise SourceNotReadable(
                 f"{schema}.{table}: {', '.join(hashed)} are hashed by the PII policy and this "
                 f"sink has no {KEY_SETTING} to complete them with"
             )
-        found = super().read(schema, table, key_names, keys, columns, json_columns)
-        if not hashed or self._pseudonymize is None:
-            return found
+        return hashed
+
+    def apply(self, found: SourceRead, keys: int, hashed: list[str]) -> SourceRead:
+        """``found`` (rows of ``keys`` key values, then the columns) with ``hashed`` hashed."""
         pseudonymize = self._pseudonymize
-        at = {len(key_names) + i for i, c in enumerate(found.columns) if c in hashed}
+        if not hashed or pseudonymize is None:
+            return found
+        at = {keys + i for i, c in enumerate(found.columns) if c in hashed}
         rows = [
             tuple(
                 pseudonymize(str(v)) if i in at and v is not None else v for i, v in enumerate(row)
