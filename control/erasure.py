@@ -75,9 +75,9 @@ def forget(settings: Settings, kind: Kind, value: str) -> Erasure:
     """Erase one person (by email or CleverTap identity); idempotent."""
     if not value.strip():
         raise ConfigurationError(f"--{kind}", "is empty")
+    pseudonyms = pseudonyms_of(settings, value)
     if settings.warehouse.dsn is None:
         raise ConfigurationError("HEADWATER_WAREHOUSE__DSN", "is not set")
-    pseudonyms = pseudonyms_of(settings, value)
     key_ids = [p.key_id for p in every_pseudonymizer(settings)]
     # partitioned as the processor partitions: a tombstone must follow its record to compact it
     producer = make_producer(settings.kafka, partitioner=PARTITIONER)
