@@ -532,10 +532,14 @@ class Settings(BaseSettings):
 def secret_variables(settings: Settings, sections: Iterable[str]) -> dict[str, str]:
     """The ``HEADWATER_<SECTION>__<FIELD>`` variables of the secrets set in ``sections``.
 
-    How ``headwater run`` hands a service the secrets it needs, and only those.
+    How ``headwater run`` hands a service the secrets it needs, and only those. A section the
+    tree does not hold (a source added outside Headwater, with settings of its own) has no
+    secret here: its variables reach its service through the environment, as any other.
     """
     variables: dict[str, str] = {}
     for section in sections:
+        if section not in type(settings).model_fields:
+            continue
         model = getattr(settings, section)
         for name, field in type(model).model_fields.items():
             value = getattr(model, name)
