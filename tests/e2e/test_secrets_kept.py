@@ -66,6 +66,9 @@ MARKERS = {
     "HEADWATER_CDC__PASSWORD": _marker("cdc"),
     "HEADWATER_PROCESSOR__PSEUDONYMIZATION_KEY": _marker("pseudonymisation-key"),
 }
+#: A retired pseudonymisation key, kept for `headwater forget` only: no service is given it.
+RETIRED_KEY = _marker("retired-pseudonymisation-key")
+SECRET_SETTINGS = MARKERS | {"HEADWATER_PRIVACY__RETIRED_KEYS": json.dumps({"k0": RETIRED_KEY})}
 
 
 def _apis(tag: int) -> SandboxApis:
@@ -102,7 +105,7 @@ class SentinelRun:
         self.env = (
             line.env
             | apis.environment()
-            | MARKERS
+            | SECRET_SETTINGS
             | {
                 "HEADWATER_STACK__STATE_DIR": str(self.state_dir),  # the run folder, kept apart
                 "HEADWATER_KPIS__ORDERS_TABLE": f"{line.schema}.orders",
@@ -122,7 +125,7 @@ class SentinelRun:
 
     def markers(self) -> list[str]:
         """Every secret of the run: the markers, the databases' and Kafka's passwords."""
-        found = list(MARKERS.values())
+        found = [*MARKERS.values(), RETIRED_KEY]
         for dsn in (self.line.source_dsn, self.line.warehouse_dsn):
             password = urlsplit(dsn).password
             if password:
