@@ -21,7 +21,7 @@ import pytest
 
 from control.stack.base import State
 from control.stack.launcher import Stack
-from headwater.settings import Settings, load_settings
+from headwater.settings import KafkaSettings, Settings, load_settings
 
 T = TypeVar("T")
 
@@ -98,3 +98,26 @@ def stack_env() -> Iterator[dict[str, str]]:
 def settings(stack_env: dict[str, str]) -> Settings:
     """Settings pointing at the test stack."""
     return load_settings()
+
+
+@pytest.fixture(scope="session")
+def secure_kafka(stack_env: dict[str, str]) -> Callable[[str], KafkaSettings]:
+    """Kafka settings for the stack's SASL_SSL listener (TLS verified, SCRAM) as a principal.
+
+    ``admin`` is a super user; the service principals (``poller``, ``processor``, ``sink``,
+    ``connect``) have only their ACLs.
+    """
+    stack = Stack(load_settings().stack)
+
+    def as_principal(principal: str) -> KafkaSettings:
+        environment = stack.secure_environment(principal)
+        prefix = "HEADWATER_KAFKA__"
+        return KafkaSettings.model_validate(
+            {
+                key.removeprefix(prefix).lower(): value
+                for key, value in environment.items()
+                if key.startswith(prefix)
+            }
+        )
+
+    return as_principal

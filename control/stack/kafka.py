@@ -13,13 +13,17 @@ from pathlib import Path
 from confluent_kafka import KafkaException
 
 from control.stack.base import Component, Port, StackError, write_if_changed
+from control.stack.kafka_users import ADMIN, MECHANISM, KafkaUsers
 from control.stack.process import ManagedProcess, log_tail
+from control.stack.tls import StackTls
 from control.stack.toolchain import check_java, check_maven, fetch_jars, pom
+from headwater.kafka.acls import CONNECT, CONNECT_GROUP
 from headwater.kafka.clients import make_admin
-from headwater.settings import KafkaSettings, StackSettings
+from headwater.settings import KafkaSettings, Settings, StackSettings
 
 DEBEZIUM_POSTGRES = "io.debezium.connector.postgresql.PostgresConnector"
-CONNECT_GROUP = "headwater-connect"
+#: Connect's own clients, which take the worker's security settings with these prefixes
+CLIENTS = ("producer", "consumer", "admin")
 
 LOG4J2 = """\
 status = warn
@@ -94,9 +98,11 @@ class KafkaBroker(Component):
 
     name = "kafka"
 
-    def __init__(self, settings: StackSettings, jars: Jars) -> None:
+    def __init__(self, settings: StackSettings, jars: Jars, tls: StackTls) -> None:
         super().__init__(settings)
         self.jars = jars
+        self.tls = tls
+        self.users = KafkaUsers(self.home / "principals.json")
         self.process = ManagedProcess(self.name, self.home, str(self.home))
         self.config = self.home / "server.properties"
         self.data = self.home / "data"
@@ -105,17 +111,32 @@ class KafkaBroker(Component):
     def endpoint(self) -> str:
         return f"{self.settings.host}:{self.settings.kafka_port}"
 
+    @property
+    def tls_endpoint(self) -> str:
+        """The SASL_SSL listener (SCRAM-SHA-512 over TLS, ACLs enforced)."""
+        return f"{self.settings.host}:{self.settings.kafka_tls_port}"
+
     def ports(self) -> list[Port]:
         return [
             Port("HEADWATER_STACK__KAFKA_PORT", self.settings.kafka_port),
             Port("HEADWATER_STACK__KAFKA_CONTROLLER_PORT", self.settings.kafka_controller_port),
+            Port("HEADWATER_STACK__KAFKA_TLS_PORT", self.settings.kafka_tls_port),
         ]
+
+    def plaintext_settings(self) -> KafkaSettings:
+        """The loopback PLAINTEXT listener, whose ANONYMOUS principal is a super user."""
+        return KafkaSettings(
+            bootstrap_servers=self.endpoint,
+            client_id="headwater-stack",
+            security_protocol="PLAINTEXT",
+        )
 
     def prepare(self) -> None:
         s = self.settings
         broker = f"{s.host}:{s.kafka_port}"
         controller = f"{s.host}:{s.kafka_controller_port}"
         write_if_changed(self.home / "log4j2.properties", LOG4J2)
+        self._write_keystore()
         write_if_changed(
             self.config,
             _properties(
@@ -123,11 +144,29 @@ class KafkaBroker(Component):
                     "process.roles": "broker,controller",
                     "node.id": 1,
                     "controller.quorum.voters": f"1@{controller}",
-                    "listeners": f"PLAINTEXT://{broker},CONTROLLER://{controller}",
-                    "advertised.listeners": f"PLAINTEXT://{broker}",
+                    "listeners": (
+                        f"PLAINTEXT://{broker},SASL_SSL://{self.tls_endpoint},"
+                        f"CONTROLLER://{controller}"
+                    ),
+                    "advertised.listeners": f"PLAINTEXT://{broker},SASL_SSL://{self.tls_endpoint}",
                     "controller.listener.names": "CONTROLLER",
                     "inter.broker.listener.name": "PLAINTEXT",
-                    "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                    "listener.security.protocol.map": (
+                        "PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT"
+                    ),
+                    "sasl.enabled.mechanisms": MECHANISM,
+                    "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config": (
+                        "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+                    ),
+                    "listener.name.sasl_ssl.ssl.keystore.type": "PEM",
+                    "listener.name.sasl_ssl.ssl.keystore.location": self.keystore,
+                    # the loopback listeners' ANONYMOUS is a super user: local development
+                    # and the controller only; every SCRAM principal gets its ACLs
+                    "authorizer.class.name": (
+                        "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+                    ),
+                    "allow.everyone.if.no.acl.found": "false",
+                    "super.users": f"User:ANONYMOUS;User:{ADMIN}",
                     "log.dirs": self.data,
                     "num.partitions": 3,
                     "auto.create.topics.enable": "false",
@@ -162,13 +201,29 @@ class KafkaBroker(Component):
         if done.returncode != 0:
             raise StackError(f"formatting Kafka storage failed:\n{done.stdout}{done.stderr}")
 
+    @property
+    def keystore(self) -> Path:
+        """The server's key and certificate chain in one PEM file (mode 600), as Kafka reads it."""
+        return self.home / "keystore.pem"
+
+    def _write_keystore(self) -> None:
+        self.keystore.parent.mkdir(parents=True, exist_ok=True)
+        self.keystore.touch(mode=0o600, exist_ok=True)
+        self.keystore.chmod(0o600)
+        write_if_changed(
+            self.keystore, self.tls.server_key.read_text() + self.tls.server_cert.read_text()
+        )
+
+    def secure(self, pipeline: Settings) -> None:
+        """Make the SCRAM users and their ACLs (idempotent; upgrades an older stack)."""
+        self.users.apply(make_admin(self.plaintext_settings(), log_level=0), pipeline)
+
     def running(self) -> bool:
         return self.process.running()
 
     def ready(self) -> bool:
-        kafka = KafkaSettings(bootstrap_servers=self.endpoint, client_id="headwater-stack")
         try:
-            metadata = make_admin(kafka, log_level=0).list_topics(timeout=2)
+            metadata = make_admin(self.plaintext_settings(), log_level=0).list_topics(timeout=2)
         except KafkaException:
             return False
         return bool(metadata.brokers)
@@ -198,9 +253,10 @@ class KafkaConnect(Component):
 
     name = "connect"
 
-    def __init__(self, settings: StackSettings, jars: Jars) -> None:
+    def __init__(self, settings: StackSettings, jars: Jars, broker: KafkaBroker) -> None:
         super().__init__(settings)
         self.jars = jars
+        self.broker = broker
         self.process = ManagedProcess(self.name, self.home, str(self.home))
         self.config = self.home / "connect-distributed.properties"
 
@@ -215,11 +271,15 @@ class KafkaConnect(Component):
         s = self.settings
         write_if_changed(self.home / "log4j2.properties", LOG4J2)
         converter = "org.apache.kafka.connect.json.JsonConverter"
+        self.config.parent.mkdir(parents=True, exist_ok=True)
+        self.config.touch(mode=0o600, exist_ok=True)
+        self.config.chmod(0o600)  # it holds the connect principal's password
         write_if_changed(
             self.config,
             _properties(
                 {
-                    "bootstrap.servers": f"{s.host}:{s.kafka_port}",
+                    **self._client_security(),
+                    "bootstrap.servers": self.broker.tls_endpoint,
                     "group.id": CONNECT_GROUP,
                     "key.converter": converter,
                     "value.converter": converter,
@@ -243,6 +303,22 @@ class KafkaConnect(Component):
                 }
             ),
         )
+
+    def _client_security(self) -> dict[str, object]:
+        """The worker's and its clients' SASL_SSL settings as the ``connect`` principal."""
+        password = self.broker.users.password(CONNECT)
+        own = {
+            "security.protocol": "SASL_SSL",
+            "sasl.mechanism": MECHANISM,
+            "sasl.jaas.config": (
+                "org.apache.kafka.common.security.scram.ScramLoginModule required "
+                f'username="{CONNECT}" password="{password}";'
+            ),
+            "ssl.truststore.type": "PEM",
+            "ssl.truststore.location": self.broker.tls.ca_cert,
+        }
+        prefixed = {f"{client}.{key}": value for client in CLIENTS for key, value in own.items()}
+        return own | prefixed
 
     def running(self) -> bool:
         return self.process.running()

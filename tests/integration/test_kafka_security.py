@@ -1,0 +1,133 @@
+"""Kafka over TLS + SCRAM on the stack's SASL_SSL listener: round trip, refusals and ACLs."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from confluent_kafka import KafkaError, Message
+from pydantic import SecretStr
+
+from control.stack.tls import StackTls
+from headwater.errors import DependencyUnavailable
+from headwater.kafka.clients import check_reachable, make_admin, make_consumer, make_producer
+from headwater.kafka.topics import TopicSpec, ensure_topics
+from headwater.settings import KafkaSettings
+from tests.conftest import wait_for
+
+SecureKafka = Callable[[str], KafkaSettings]
+
+
+def _topic(secure_kafka: SecureKafka, name: str) -> str:
+    ensure_topics(make_admin(secure_kafka("admin")), [TopicSpec(name, partitions=1)])
+    return name
+
+
+def _produce(kafka: KafkaSettings, topic: str, value: bytes) -> KafkaError | None:
+    """Produce one record; the delivery error, or None when it was written."""
+    outcome: list[KafkaError | None] = []
+    producer = make_producer(kafka, **{"delivery.timeout.ms": 10_000})
+    producer.produce(topic, value, on_delivery=lambda error, _message: outcome.append(error))
+    producer.flush(15)
+    assert outcome, f"no delivery report for {topic}"
+    return outcome[0]
+
+
+def _code(error: KafkaError | None) -> int | None:
+    return error.code() if error is not None else None
+
+
+def _consume(kafka: KafkaSettings, topic: str, group: str) -> Message:
+    """The first message or error a consumer of ``topic`` in ``group`` gets."""
+    consumer = make_consumer(kafka, group)
+    consumer.subscribe([topic])
+    try:
+        return wait_for(lambda: consumer.poll(0.5), timeout_s=30, what=f"a message of {topic}")
+    finally:
+        consumer.close()
+
+
+def test_round_trip_over_tls_and_scram(secure_kafka: SecureKafka, unique_name: str) -> None:
+    kafka = secure_kafka("admin")
+    assert kafka.security_protocol == "SASL_SSL"
+    assert kafka.ssl_ca_location is not None
+    assert check_reachable(kafka) == 1
+    topic = _topic(secure_kafka, unique_name)
+    assert _produce(kafka, topic, b"over tls") is None
+    message = _consume(kafka, topic, unique_name)
+    assert message.error() is None
+    assert message.value() == b"over tls"
+
+
+def _refusal(kafka: KafkaSettings) -> str:
+    started = time.monotonic()
+    with pytest.raises(DependencyUnavailable) as refused:
+        check_reachable(kafka)
+    assert time.monotonic() - started < 10
+    return str(refused.value)
+
+
+def test_wrong_password_is_refused_naming_the_user(secure_kafka: SecureKafka) -> None:
+    wrong = secure_kafka("poller").model_copy(update={"sasl_password": SecretStr("not-it")})
+    assert "authentication failed for user 'poller'" in _refusal(wrong)
+
+
+def test_unknown_ca_is_refused_as_certificate_verify_failed(
+    secure_kafka: SecureKafka, tmp_path: Path
+) -> None:
+    other = StackTls(tmp_path / "other-ca")
+    other.ensure()
+    wrong = secure_kafka("poller").model_copy(update={"ssl_ca_location": other.ca_cert})
+    assert "certificate verify failed" in _refusal(wrong)
+
+
+@pytest.mark.parametrize("protocol", ["PLAINTEXT", "SASL_PLAINTEXT"])
+def test_no_tls_against_the_tls_listener_is_refused(
+    secure_kafka: SecureKafka, protocol: str
+) -> None:
+    plain = secure_kafka("poller").model_copy(update={"security_protocol": protocol})
+    assert "the broker closed the connection: TLS expected?" in _refusal(plain)
+
+
+def test_poller_writes_raw_but_cannot_read_or_write_norm(
+    secure_kafka: SecureKafka, unique_name: str
+) -> None:
+    poller = secure_kafka("poller")
+    raw = _topic(secure_kafka, f"raw.{unique_name}.s")
+    norm = _topic(secure_kafka, f"norm.{unique_name}")
+    assert _produce(poller, raw, b"raw record") is None
+    write = _produce(poller, norm, b"forged")
+    assert _code(write) == KafkaError.TOPIC_AUTHORIZATION_FAILED
+    read = _consume(poller, norm, f"headwater-poller-state-{uuid.uuid4().hex}")
+    assert _code(read.error()) == KafkaError.TOPIC_AUTHORIZATION_FAILED
+
+
+def test_processor_reads_raw_and_reads_and_writes_norm(
+    secure_kafka: SecureKafka, unique_name: str
+) -> None:
+    processor = secure_kafka("processor")
+    raw = _topic(secure_kafka, f"raw.{unique_name}.s")
+    norm = _topic(secure_kafka, f"norm.{unique_name}")
+    assert _produce(secure_kafka("poller"), raw, b"raw record") is None
+    assert _produce(processor, norm, b"normalized") is None
+    group = f"headwater-processor-{unique_name}"
+    assert _consume(processor, raw, group).value() == b"raw record"
+    assert _consume(processor, norm, group).value() == b"normalized"
+    write = _produce(processor, raw, b"forged raw")
+    assert _code(write) == KafkaError.TOPIC_AUTHORIZATION_FAILED
+
+
+def test_sink_reads_norm_but_cannot_write_raw(secure_kafka: SecureKafka, unique_name: str) -> None:
+    sink = secure_kafka("sink")
+    raw = _topic(secure_kafka, f"raw.{unique_name}.s")
+    norm = _topic(secure_kafka, f"norm.{unique_name}")
+    assert _produce(secure_kafka("processor"), norm, b"normalized") is None
+    assert _consume(sink, norm, f"headwater-sink-{unique_name}").value() == b"normalized"
+    write = _produce(sink, raw, b"forged raw")
+    assert _code(write) == KafkaError.TOPIC_AUTHORIZATION_FAILED
+    # and only in its own groups
+    refused = _consume(sink, norm, f"headwater-processor-{unique_name}").error()
+    assert _code(refused) == KafkaError.GROUP_AUTHORIZATION_FAILED
