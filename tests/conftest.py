@@ -100,23 +100,26 @@ def settings(stack_env: dict[str, str]) -> Settings:
     return load_settings()
 
 
+KAFKA_PREFIX = "HEADWATER_KAFKA__"
+
+
+def secure_kafka_env(principal: str) -> dict[str, str]:
+    """The HEADWATER_KAFKA__* settings of the stack's SASL_SSL listener (TLS verified, SCRAM)
+    as ``principal``: ``admin`` is a super user, the service principals (``poller``,
+    ``processor``, ``sink``, ``connect``) have only their ACLs."""
+    environment = Stack(load_settings().stack).secure_environment(principal)
+    return {key: value for key, value in environment.items() if key.startswith(KAFKA_PREFIX)}
+
+
 @pytest.fixture(scope="session")
 def secure_kafka(stack_env: dict[str, str]) -> Callable[[str], KafkaSettings]:
-    """Kafka settings for the stack's SASL_SSL listener (TLS verified, SCRAM) as a principal.
-
-    ``admin`` is a super user; the service principals (``poller``, ``processor``, ``sink``,
-    ``connect``) have only their ACLs.
-    """
-    stack = Stack(load_settings().stack)
+    """Kafka settings for the stack's SASL_SSL listener as a principal (see secure_kafka_env)."""
 
     def as_principal(principal: str) -> KafkaSettings:
-        environment = stack.secure_environment(principal)
-        prefix = "HEADWATER_KAFKA__"
         return KafkaSettings.model_validate(
             {
-                key.removeprefix(prefix).lower(): value
-                for key, value in environment.items()
-                if key.startswith(prefix)
+                key.removeprefix(KAFKA_PREFIX).lower(): value
+                for key, value in secure_kafka_env(principal).items()
             }
         )
 

@@ -10,6 +10,7 @@ from control.cli.connectors import connectors
 from control.cli.context import pass_settings
 from control.cli.demo import demo
 from control.cli.dlq import dlq_group
+from control.cli.kafka import kafka
 from control.cli.poll import backfill, poll
 from control.cli.replay import replay
 from control.cli.run import run
@@ -60,6 +61,7 @@ for command in (
     demo,
     dlq_group,
     replay,
+    kafka,
 ):
     cli.add_command(command)
 cli.add_command(status)

@@ -53,6 +53,8 @@ Resource = Literal["topic", "group"]
 Pattern = Literal["literal", "prefixed"]
 
 READ: Final = ("READ", "DESCRIBE")
+#: a service that may create the topics it reads (so it can start before their writer)
+READ_CREATE: Final = ("READ", "DESCRIBE", "CREATE", "DESCRIBE_CONFIGS")
 WRITE: Final = ("WRITE", "DESCRIBE", "CREATE", "DESCRIBE_CONFIGS")
 READ_WRITE: Final = ("READ", "WRITE", "DESCRIBE", "CREATE", "DESCRIBE_CONFIGS")
 GROUP: Final = ("READ", "DESCRIBE")
@@ -103,8 +105,8 @@ def service_grants(settings: Settings) -> dict[str, tuple[Grant, ...]]:
             _groups(POLLER_STATE_GROUP_PREFIX),
         ),
         PROCESSOR: (
-            _topics(f"{RAW_PREFIX}.", READ),
-            _topics(cdc, READ),
+            _topics(f"{RAW_PREFIX}.", READ_CREATE),
+            _topics(cdc, READ_CREATE),
             _topics(_family(NORM_ADS), READ_WRITE),
             _topics(_family(KPIS_DAILY), READ_WRITE),
             _topics(f"{DLQ_PREFIX}.", WRITE),

@@ -92,42 +92,48 @@ def test_no_tls_against_the_tls_listener_is_refused(
     assert "the broker closed the connection: TLS expected?" in _refusal(plain)
 
 
+@pytest.fixture
+def raw_and_norm(secure_kafka: SecureKafka, unique_name: str) -> tuple[str, str]:
+    """A raw topic and a normalized one of this test, made by the admin."""
+    return _topic(secure_kafka, f"raw.{unique_name}.s"), _topic(secure_kafka, f"norm.{unique_name}")
+
+
+def _write_refused(kafka: KafkaSettings, topic: str) -> bool:
+    return _code(_produce(kafka, topic, b"forged")) == KafkaError.TOPIC_AUTHORIZATION_FAILED
+
+
 def test_poller_writes_raw_but_cannot_read_or_write_norm(
-    secure_kafka: SecureKafka, unique_name: str
+    secure_kafka: SecureKafka, raw_and_norm: tuple[str, str]
 ) -> None:
     poller = secure_kafka("poller")
-    raw = _topic(secure_kafka, f"raw.{unique_name}.s")
-    norm = _topic(secure_kafka, f"norm.{unique_name}")
+    raw, norm = raw_and_norm
     assert _produce(poller, raw, b"raw record") is None
-    write = _produce(poller, norm, b"forged")
-    assert _code(write) == KafkaError.TOPIC_AUTHORIZATION_FAILED
+    assert _write_refused(poller, norm)
     read = _consume(poller, norm, f"headwater-poller-state-{uuid.uuid4().hex}")
     assert _code(read.error()) == KafkaError.TOPIC_AUTHORIZATION_FAILED
 
 
 def test_processor_reads_raw_and_reads_and_writes_norm(
-    secure_kafka: SecureKafka, unique_name: str
+    secure_kafka: SecureKafka, raw_and_norm: tuple[str, str], unique_name: str
 ) -> None:
     processor = secure_kafka("processor")
-    raw = _topic(secure_kafka, f"raw.{unique_name}.s")
-    norm = _topic(secure_kafka, f"norm.{unique_name}")
+    raw, norm = raw_and_norm
     assert _produce(secure_kafka("poller"), raw, b"raw record") is None
     assert _produce(processor, norm, b"normalized") is None
     group = f"headwater-processor-{unique_name}"
     assert _consume(processor, raw, group).value() == b"raw record"
     assert _consume(processor, norm, group).value() == b"normalized"
-    write = _produce(processor, raw, b"forged raw")
-    assert _code(write) == KafkaError.TOPIC_AUTHORIZATION_FAILED
+    assert _write_refused(processor, raw)
 
 
-def test_sink_reads_norm_but_cannot_write_raw(secure_kafka: SecureKafka, unique_name: str) -> None:
+def test_sink_reads_norm_but_cannot_write_raw(
+    secure_kafka: SecureKafka, raw_and_norm: tuple[str, str], unique_name: str
+) -> None:
     sink = secure_kafka("sink")
-    raw = _topic(secure_kafka, f"raw.{unique_name}.s")
-    norm = _topic(secure_kafka, f"norm.{unique_name}")
+    raw, norm = raw_and_norm
     assert _produce(secure_kafka("processor"), norm, b"normalized") is None
     assert _consume(sink, norm, f"headwater-sink-{unique_name}").value() == b"normalized"
-    write = _produce(sink, raw, b"forged raw")
-    assert _code(write) == KafkaError.TOPIC_AUTHORIZATION_FAILED
+    assert _write_refused(sink, raw)
     # and only in its own groups
     refused = _consume(sink, norm, f"headwater-processor-{unique_name}").error()
     assert _code(refused) == KafkaError.GROUP_AUTHORIZATION_FAILED
