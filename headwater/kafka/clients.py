@@ -8,7 +8,13 @@ from confluent_kafka import Consumer, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient
 
 from headwater.errors import DependencyUnavailable
-from headwater.kafka.security import RefusalWitness, security_config, warn_if_unencrypted
+from headwater.kafka.security import (
+    REFUSALS,
+    KafkaRefused,
+    RefusalWitness,
+    security_config,
+    warn_if_unencrypted,
+)
 from headwater.settings import KafkaSettings
 
 
@@ -73,6 +79,10 @@ def make_admin(settings: KafkaSettings, **overrides: Any) -> AdminClient:
     return AdminClient(base_config(settings) | overrides)
 
 
+#: how long a service waits at start for Kafka to answer before it says why it did not
+START_CHECK_S = 8.0
+
+
 def check_reachable(settings: KafkaSettings, timeout_s: float = 5.0) -> int:
     """Ask the cluster for metadata; returns the number of brokers, raises if none answer.
 
@@ -86,6 +96,8 @@ def check_reachable(settings: KafkaSettings, timeout_s: float = 5.0) -> int:
     except KafkaException as error:
         admin.poll(0)  # serves the error callbacks queued while it tried
         cause = witness.explain(settings) or str(error)
+        if cause.startswith(REFUSALS):
+            raise KafkaRefused(f"Kafka at {settings.bootstrap_servers} refused: {cause}") from error
         raise DependencyUnavailable(
             f"Kafka at {settings.bootstrap_servers} did not answer: {cause}"
         ) from error
@@ -96,7 +108,7 @@ def kafka_reachable(settings: KafkaSettings, timeout_s: float = 2.0) -> bool:
     """The readiness form of :func:`check_reachable`: whether a broker answered."""
     try:
         return check_reachable(settings, timeout_s) > 0
-    except DependencyUnavailable:
+    except (DependencyUnavailable, KafkaRefused):
         return False
 
 

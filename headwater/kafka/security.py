@@ -16,6 +16,7 @@ from typing import Any
 
 from confluent_kafka import KafkaError
 
+from headwater.errors import Terminal
 from headwater.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,11 @@ def _warn_once(bootstrap_servers: str, security_protocol: str) -> None:
     )
 
 
+class KafkaRefused(Terminal):
+    """The brokers answered but refused us: credentials, certificates or the protocol are
+    wrong, and trying again with the same settings cannot help."""
+
+
 class RefusalWitness:
     """Collects what a librdkafka client says while it fails: its errors and its FAIL logs.
 
@@ -98,8 +104,17 @@ class RefusalWitness:
             self.lines.append(message)
 
     def explain(self, settings: KafkaSettings) -> str | None:
-        """What went wrong with security, in words a person can act on (None: nothing seen)."""
+        """What went wrong, in words a person can act on (None: nothing seen)."""
         return explain_refusal(settings, self.lines)
+
+
+#: how each named refusal starts (a refusal, not an outage)
+REFUSALS = (
+    "authentication failed",
+    "certificate verify failed",
+    "the broker closed the connection",
+    "the broker does not speak TLS",
+)
 
 
 def explain_refusal(settings: KafkaSettings, lines: Iterable[str]) -> str | None:

@@ -12,11 +12,12 @@ from confluent_kafka import KafkaError, Message
 from pydantic import SecretStr
 
 from control.stack.tls import StackTls
-from headwater.errors import DependencyUnavailable
 from headwater.kafka.clients import check_reachable, make_admin, make_consumer, make_producer
+from headwater.kafka.security import KafkaRefused
 from headwater.kafka.topics import TopicSpec, ensure_topics
-from headwater.settings import KafkaSettings
+from headwater.settings import KafkaSettings, Settings
 from tests.conftest import wait_for
+from tests.support.services import headwater_with, kafka_env
 
 SecureKafka = Callable[[str], KafkaSettings]
 
@@ -64,7 +65,7 @@ def test_round_trip_over_tls_and_scram(secure_kafka: SecureKafka, unique_name: s
 
 def _refusal(kafka: KafkaSettings) -> str:
     started = time.monotonic()
-    with pytest.raises(DependencyUnavailable) as refused:
+    with pytest.raises(KafkaRefused) as refused:
         check_reachable(kafka)
     assert time.monotonic() - started < 10
     return str(refused.value)
@@ -137,3 +138,41 @@ def test_sink_reads_norm_but_cannot_write_raw(
     # and only in its own groups
     refused = _consume(sink, norm, f"headwater-processor-{unique_name}").error()
     assert _code(refused) == KafkaError.GROUP_AUTHORIZATION_FAILED
+
+
+@pytest.mark.parametrize(
+    ("command", "principal", "update", "expected"),
+    [
+        (["sink", "ad-performance"], "sink", {"sasl_password": SecretStr("not-it")},
+         "authentication failed for user 'sink'"),
+        (["process"], "processor", {"security_protocol": "PLAINTEXT"},
+         "the broker closed the connection: TLS expected?"),
+        (["poll", "facebook_ads", "--once"], "poller", {"ssl_ca_location": "OTHER_CA"},
+         "certificate verify failed"),
+    ],
+)  # fmt: skip
+def test_a_service_refused_at_start_says_why_and_stops(
+    secure_kafka: SecureKafka,
+    settings: Settings,
+    tmp_path: Path,
+    command: list[str],
+    principal: str,
+    update: dict[str, object],
+    expected: str,
+) -> None:
+    other = StackTls(tmp_path / "other-ca")
+    other.ensure()
+    fixed = {key: other.ca_cert if value == "OTHER_CA" else value for key, value in update.items()}
+    wrong = secure_kafka(principal).model_copy(update=fixed)
+    assert settings.warehouse.dsn is not None
+    env = kafka_env(wrong) | {
+        "HEADWATER_WAREHOUSE__DSN": settings.warehouse.dsn.get_secret_value(),
+        "HEADWATER_FACEBOOK__ACCESS_TOKEN": "token",
+        "HEADWATER_FACEBOOK__AD_ACCOUNT_IDS": '["act_1"]',
+        "HEADWATER_HTTP__PORT": "0",
+    }
+    started = time.monotonic()
+    done = headwater_with(*command, env=env, timeout=60)
+    assert done.returncode == 2, done.stderr  # misconfigured: not restarted
+    assert expected in done.stderr
+    assert time.monotonic() - started < 30
