@@ -39,7 +39,7 @@ def acls(settings: Settings, apply_them: bool, principal_prefix: str) -> None:
     for principal, own in grants.items():
         click.echo(f"User:{principal}")
         for grant in own:
-            click.echo(f"  ALLOW {grant.describe()}")
+            click.echo(f"  {grant.describe()}")
     if apply_them:
         count = apply_grants(make_admin(settings.kafka), grants)
         click.echo(f"applied {count} ACL bindings to {settings.kafka.bootstrap_servers}")

@@ -26,7 +26,15 @@ from confluent_kafka.admin import (
 )
 
 from control.stack.base import StackError
-from headwater.kafka.acls import SERVICE_PRINCIPALS, apply_grants, service_grants
+from headwater.kafka.acls import (
+    CONNECT,
+    READ_WRITE,
+    SERVICE_PRINCIPALS,
+    Grant,
+    apply_grants,
+    pipeline_families,
+    service_grants,
+)
 from headwater.settings import Settings
 
 ADMIN: Final = "admin"
@@ -75,4 +83,16 @@ class KafkaUsers:
                 raise StackError(
                     f"setting the SCRAM credential of {name} failed: {error}"
                 ) from error
-        apply_grants(admin, service_grants(pipeline), timeout_s)
+        apply_grants(admin, stack_grants(pipeline), timeout_s)
+
+
+def stack_grants(pipeline: Settings) -> dict[str, tuple[Grant, ...]]:
+    """The services' grants, but Connect may write any topic outside the pipeline's families.
+
+    On the stack every test and demo registers connectors with a ``topic.prefix`` of its own,
+    unknown at ``stack up``; ``headwater kafka acls`` on a real cluster grants the configured
+    prefix only.
+    """
+    grants = service_grants(pipeline)
+    anywhere = Grant("topic", "*", "literal", READ_WRITE)
+    return grants | {CONNECT: (*grants[CONNECT], anywhere, *pipeline_families(pipeline))}

@@ -74,11 +74,13 @@ class Grant:
     name: str
     pattern: Pattern
     operations: tuple[str, ...]
+    #: DENY wins over any ALLOW
+    permission: Literal["ALLOW", "DENY"] = "ALLOW"
 
     def describe(self) -> str:
         """One line for ``headwater kafka acls``."""
         star = "*" if self.pattern == "prefixed" else ""
-        return f"{self.resource} {self.name}{star}: {', '.join(self.operations)}"
+        return f"{self.permission} {self.resource} {self.name}{star}: {', '.join(self.operations)}"
 
 
 def _family(topic: str) -> str:
@@ -129,8 +131,18 @@ def service_grants(settings: Settings) -> dict[str, tuple[Grant, ...]]:
     }
 
 
+def pipeline_families(settings: Settings) -> tuple[Grant, ...]:
+    """DENY read and write on the pipeline's own topics, for a principal allowed more widely."""
+    families = (f"{RAW_PREFIX}.", _family(NORM_ADS), _family(KPIS_DAILY), f"{DLQ_PREFIX}.")
+    return (
+        *(Grant("topic", family, "prefixed", ("READ", "WRITE"), "DENY") for family in families),
+        Grant("topic", settings.poller.state_topic, "literal", ("READ", "WRITE"), "DENY"),
+        Grant("topic", settings.processor.app_id, "prefixed", ("READ", "WRITE"), "DENY"),
+    )
+
+
 def acl_bindings(principal: str, grants: Iterable[Grant], host: str = "*") -> list[AclBinding]:
-    """The ALLOW bindings of one principal's grants (``User:<principal>``)."""
+    """The bindings of one principal's grants (``User:<principal>``)."""
     return [
         AclBinding(
             _RESOURCE_TYPES[grant.resource],
@@ -139,7 +151,7 @@ def acl_bindings(principal: str, grants: Iterable[Grant], host: str = "*") -> li
             f"User:{principal}",
             host,
             AclOperation[operation],
-            AclPermissionType.ALLOW,
+            AclPermissionType[grant.permission],
         )
         for grant in grants
         for operation in grant.operations

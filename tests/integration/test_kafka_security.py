@@ -176,3 +176,14 @@ def test_a_service_refused_at_start_says_why_and_stops(
     assert done.returncode == 2, done.stderr  # misconfigured: not restarted
     assert expected in done.stderr
     assert time.monotonic() - started < 30
+
+
+def test_connect_writes_its_topics_but_not_the_pipelines(
+    secure_kafka: SecureKafka, raw_and_norm: tuple[str, str], unique_name: str
+) -> None:
+    connect = secure_kafka("connect")
+    cdc = _topic(secure_kafka, f"test.{unique_name}.public.orders")
+    assert _produce(connect, cdc, b"change") is None
+    raw, norm = raw_and_norm
+    assert _write_refused(connect, norm)
+    assert _write_refused(connect, raw)

@@ -3,8 +3,10 @@
 import stat
 from pathlib import Path
 
+from control.stack.kafka_users import stack_grants
 from control.stack.launcher import Stack
-from headwater.settings import StackSettings
+from headwater.kafka.acls import CONNECT
+from headwater.settings import Settings, StackSettings
 
 
 def _stack(tmp_path: Path) -> Stack:
@@ -67,3 +69,12 @@ def test_plain_stack_environment_is_explicitly_plaintext(tmp_path: Path) -> None
     environment = _stack(tmp_path).environment()
     assert environment["HEADWATER_KAFKA__SECURITY_PROTOCOL"] == "PLAINTEXT"
     assert "HEADWATER_KAFKA__SASL_PASSWORD" not in environment
+
+
+def test_stack_connect_may_write_any_connector_prefix_but_not_the_pipeline() -> None:
+    connect = stack_grants(Settings())[CONNECT]
+    allowed = {(g.name, g.pattern) for g in connect if g.permission == "ALLOW"}
+    denied = {g.name for g in connect if g.permission == "DENY"}
+    assert ("*", "literal") in allowed  # any test's or demo's topic.prefix
+    assert {"raw.", "norm.", "metrics.", "dlq.", "headwater.poller_state"} <= denied
+    assert all("WRITE" in g.operations for g in connect if g.permission == "DENY")
