@@ -60,7 +60,7 @@ REQUIRED = ("HEADWATER_KAFKA__BOOTSTRAP_SERVERS", "HEADWATER_CONNECT__URL", "HEA
 
 @contextmanager
 def _native_stack(settings: Settings) -> Iterator[dict[str, str]]:
-    stack = Stack(settings.stack)
+    stack = Stack(settings.stack, pipeline=settings)
     already_up = all(status.state is State.UP for status in stack.status())
     stack.up()
     try:
