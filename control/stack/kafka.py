@@ -132,56 +132,58 @@ class KafkaBroker(Component):
         )
 
     def prepare(self) -> None:
+        write_if_changed(self.home / "log4j2.properties", LOG4J2)
+        self._write_keystore()
+        write_if_changed(self.config, self._server_properties())
+        if not (self.data / "meta.properties").exists():
+            self._format_storage()
+
+    def outdated(self) -> bool:
+        return self.config.exists() and self.config.read_text() != self._server_properties()
+
+    def _server_properties(self) -> str:
         s = self.settings
         broker = f"{s.host}:{s.kafka_port}"
         controller = f"{s.host}:{s.kafka_controller_port}"
-        write_if_changed(self.home / "log4j2.properties", LOG4J2)
-        self._write_keystore()
-        write_if_changed(
-            self.config,
-            _properties(
-                {
-                    "process.roles": "broker,controller",
-                    "node.id": 1,
-                    "controller.quorum.voters": f"1@{controller}",
-                    "listeners": (
-                        f"PLAINTEXT://{broker},SASL_SSL://{self.tls_endpoint},"
-                        f"CONTROLLER://{controller}"
-                    ),
-                    "advertised.listeners": f"PLAINTEXT://{broker},SASL_SSL://{self.tls_endpoint}",
-                    "controller.listener.names": "CONTROLLER",
-                    "inter.broker.listener.name": "PLAINTEXT",
-                    "listener.security.protocol.map": (
-                        "PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT"
-                    ),
-                    "sasl.enabled.mechanisms": MECHANISM,
-                    "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config": (
-                        "org.apache.kafka.common.security.scram.ScramLoginModule required;"
-                    ),
-                    "listener.name.sasl_ssl.ssl.keystore.type": "PEM",
-                    "listener.name.sasl_ssl.ssl.keystore.location": self.keystore,
-                    # the loopback listeners' ANONYMOUS is a super user: local development
-                    # and the controller only; every SCRAM principal gets its ACLs
-                    "authorizer.class.name": (
-                        "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
-                    ),
-                    "allow.everyone.if.no.acl.found": "false",
-                    "super.users": f"User:ANONYMOUS;User:{ADMIN}",
-                    "log.dirs": self.data,
-                    "num.partitions": 3,
-                    "auto.create.topics.enable": "false",
-                    "offsets.topic.replication.factor": 1,
-                    "transaction.state.log.replication.factor": 1,
-                    "transaction.state.log.min.isr": 1,
-                    "share.coordinator.state.topic.replication.factor": 1,
-                    "share.coordinator.state.topic.min.isr": 1,
-                    "group.initial.rebalance.delay.ms": 0,
-                    "log.retention.hours": 168,
-                }
-            ),
+        return _properties(
+            {
+                "process.roles": "broker,controller",
+                "node.id": 1,
+                "controller.quorum.voters": f"1@{controller}",
+                "listeners": (
+                    f"PLAINTEXT://{broker},SASL_SSL://{self.tls_endpoint},CONTROLLER://{controller}"
+                ),
+                "advertised.listeners": f"PLAINTEXT://{broker},SASL_SSL://{self.tls_endpoint}",
+                "controller.listener.names": "CONTROLLER",
+                "inter.broker.listener.name": "PLAINTEXT",
+                "listener.security.protocol.map": (
+                    "PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT"
+                ),
+                "sasl.enabled.mechanisms": MECHANISM,
+                "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config": (
+                    "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+                ),
+                "listener.name.sasl_ssl.ssl.keystore.type": "PEM",
+                "listener.name.sasl_ssl.ssl.keystore.location": self.keystore,
+                # the loopback listeners' ANONYMOUS is a super user: local development
+                # and the controller only; every SCRAM principal gets its ACLs
+                "authorizer.class.name": (
+                    "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+                ),
+                "allow.everyone.if.no.acl.found": "false",
+                "super.users": f"User:ANONYMOUS;User:{ADMIN}",
+                "log.dirs": self.data,
+                "num.partitions": 3,
+                "auto.create.topics.enable": "false",
+                "offsets.topic.replication.factor": 1,
+                "transaction.state.log.replication.factor": 1,
+                "transaction.state.log.min.isr": 1,
+                "share.coordinator.state.topic.replication.factor": 1,
+                "share.coordinator.state.topic.min.isr": 1,
+                "group.initial.rebalance.delay.ms": 0,
+                "log.retention.hours": 168,
+            }
         )
-        if not (self.data / "meta.properties").exists():
-            self._format_storage()
 
     def _format_storage(self) -> None:
         argv = _java_argv(
@@ -268,40 +270,43 @@ class KafkaConnect(Component):
         return [Port("HEADWATER_STACK__CONNECT_PORT", self.settings.connect_port)]
 
     def prepare(self) -> None:
-        s = self.settings
         write_if_changed(self.home / "log4j2.properties", LOG4J2)
-        converter = "org.apache.kafka.connect.json.JsonConverter"
         self.config.parent.mkdir(parents=True, exist_ok=True)
         self.config.touch(mode=0o600, exist_ok=True)
         self.config.chmod(0o600)  # it holds the connect principal's password
-        write_if_changed(
-            self.config,
-            _properties(
-                {
-                    **self._client_security(),
-                    "bootstrap.servers": self.broker.tls_endpoint,
-                    "group.id": CONNECT_GROUP,
-                    "key.converter": converter,
-                    "value.converter": converter,
-                    "key.converter.schemas.enable": "true",
-                    "value.converter.schemas.enable": "true",
-                    "config.storage.topic": f"{CONNECT_GROUP}-configs",
-                    "offset.storage.topic": f"{CONNECT_GROUP}-offsets",
-                    "status.storage.topic": f"{CONNECT_GROUP}-status",
-                    "config.storage.replication.factor": 1,
-                    "offset.storage.replication.factor": 1,
-                    "status.storage.replication.factor": 1,
-                    "offset.flush.interval.ms": 1000,
-                    "listeners": self.endpoint,
-                    "rest.advertised.host.name": s.host,
-                    "rest.advertised.port": s.connect_port,
-                    "plugin.path": self.jars.plugins,
-                    "plugin.discovery": "hybrid_warn",
-                    "topic.creation.enable": "true",
-                    # Connectors set their own producer settings (producer.override.*).
-                    "connector.client.config.override.policy": "All",
-                }
-            ),
+        write_if_changed(self.config, self._worker_properties())
+
+    def outdated(self) -> bool:
+        return self.config.exists() and self.config.read_text() != self._worker_properties()
+
+    def _worker_properties(self) -> str:
+        s = self.settings
+        converter = "org.apache.kafka.connect.json.JsonConverter"
+        return _properties(
+            {
+                **self._client_security(),
+                "bootstrap.servers": self.broker.tls_endpoint,
+                "group.id": CONNECT_GROUP,
+                "key.converter": converter,
+                "value.converter": converter,
+                "key.converter.schemas.enable": "true",
+                "value.converter.schemas.enable": "true",
+                "config.storage.topic": f"{CONNECT_GROUP}-configs",
+                "offset.storage.topic": f"{CONNECT_GROUP}-offsets",
+                "status.storage.topic": f"{CONNECT_GROUP}-status",
+                "config.storage.replication.factor": 1,
+                "offset.storage.replication.factor": 1,
+                "status.storage.replication.factor": 1,
+                "offset.flush.interval.ms": 1000,
+                "listeners": self.endpoint,
+                "rest.advertised.host.name": s.host,
+                "rest.advertised.port": s.connect_port,
+                "plugin.path": self.jars.plugins,
+                "plugin.discovery": "hybrid_warn",
+                "topic.creation.enable": "true",
+                # Connectors set their own producer settings (producer.override.*).
+                "connector.client.config.override.policy": "All",
+            }
         )
 
     def _client_security(self) -> dict[str, object]:

@@ -84,6 +84,10 @@ class Stack:
     def _bring_up(self, component: Component, wait: bool) -> None:
         with self._timed(component.name):
             state = component.state()
+            if state is not State.DOWN and component.outdated():
+                self.say(f"{component.name} runs an older configuration: restarting it")
+                component.stop()
+                state = State.DOWN
             if state is State.STARTING and not self._becomes_ready(component, 30.0):
                 self.say(f"{component.name} is running but not answering: restarting it")
                 component.stop()

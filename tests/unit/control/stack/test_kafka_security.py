@@ -78,3 +78,17 @@ def test_stack_connect_may_write_any_connector_prefix_but_not_the_pipeline() -> 
     assert ("*", "literal") in allowed  # any test's or demo's topic.prefix
     assert {"raw.", "norm.", "metrics.", "dlq.", "headwater.poller_state"} <= denied
     assert all("WRITE" in g.operations for g in connect if g.permission == "DENY")
+
+
+def test_a_stack_configured_before_the_tls_listener_is_outdated(tmp_path: Path) -> None:
+    stack = _stack(tmp_path)
+    stack.kafka.config.parent.mkdir(parents=True, exist_ok=True)
+    stack.kafka.config.write_text("listeners=PLAINTEXT://127.0.0.1:19092\n")
+    stack.connect.config.parent.mkdir(parents=True, exist_ok=True)
+    stack.connect.config.write_text("bootstrap.servers=127.0.0.1:19092\n")
+    assert stack.kafka.outdated()
+    assert stack.connect.outdated()
+    stack.kafka.prepare()
+    stack.connect.prepare()
+    assert not stack.kafka.outdated()
+    assert not stack.connect.outdated()
