@@ -13,7 +13,7 @@ help:  ## list the targets
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q --upgrade pip setuptools  # the venv's bundled setuptools has advisories
 	$(BIN)/pip install -q -e '.[test,dev]'
 	touch $@
 
@@ -37,12 +37,13 @@ test-e2e: $(INSTALLED)  ## end-to-end tests
 test-reliability: $(INSTALLED)  ## the fault tier (a stack of its own; HEADWATER_FAULT_SEED replays a schedule)
 	$(BIN)/pytest tests/reliability
 
-lint: $(INSTALLED)  ## ruff (lint + format check), mypy, the layers (import-linter), schema compatibility
+lint: $(INSTALLED)  ## ruff (lint + format check), mypy, the layers (import-linter), schema compatibility, dependency audit
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/python -m schemas.check
+	$(BIN)/python .ci/dependency_audit.py
 
 record-schemas: $(INSTALLED)  ## record changed .avsc files in schemas/history (make lint then checks them)
 	$(BIN)/python -m schemas.history record

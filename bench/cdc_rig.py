@@ -25,15 +25,16 @@ from unittest.mock import patch
 import psycopg
 from confluent_kafka import KafkaException, TopicPartition
 from psycopg import sql
+from pydantic import SecretStr
 
 from bench.services import BenchService
 from connectors.client import ConnectClient
 from control.stack.launcher import Stack
 from headwater.kafka.clients import make_admin, make_consumer
-from headwater.settings import load_settings
+from headwater.settings import Settings, load_settings
 from headwater.topology import norm_cdc_topic
 from sandbox.source_db import drop_schema, prepare_source
-from sandbox.source_db.mirrors import differences, source_in_warehouse
+from sandbox.source_db.mirrors import MirrorPolicy, differences, source_in_warehouse
 from sandbox.workload import WorkloadStats
 from stream_processors.app import processor_stages
 from stream_processors.kpis.contributions import contributions_topic
@@ -61,6 +62,7 @@ class CdcRig:
         self.connector = f"bench-{self.tag}"
         self.app_id = f"bench-processor-{self.tag}"
         self.sink_group = f"bench-sink-{self.tag}"
+        self.key = secrets.token_hex(32)  # the customers' email and phone are hashed with it
         self.cdc_topics = [settings.cdc.topic(f"{self.schema}.{t}") for t in TABLES]
         self.norm_topics = [norm_cdc_topic(self.schema, t) for t in TABLES]
         self.env = self._environment()
@@ -92,6 +94,7 @@ class CdcRig:
                 "HEADWATER_CDC__USER": f"bench_cdc_{self.tag}",
                 "HEADWATER_CDC__PASSWORD": secrets.token_urlsafe(16),
                 "HEADWATER_PROCESSOR__APP_ID": self.app_id,
+                "HEADWATER_PROCESSOR__PSEUDONYMIZATION_KEY": self.key,
                 "HEADWATER_SINK__CDC_TOPICS": rf"^norm\.cdc\.{self.schema}\..*",
                 "HEADWATER_KPIS__ORDERS_TABLE": f"{self.schema}.orders",
             }
@@ -254,7 +257,12 @@ class CdcRig:
         deadline = time.monotonic() + timeout_s
         while True:
             with psycopg.connect(self.warehouse_dsn) as warehouse:
-                found = {t: differences(warehouse, self.foreign, self.schema, t) for t in TABLES}
+                policy = MirrorPolicy.of(
+                    Settings(processor={"pseudonymization_key": SecretStr(self.key)})
+                )
+                found = {
+                    t: differences(warehouse, self.foreign, self.schema, t, policy) for t in TABLES
+                }
             if not any(found.values()):
                 return
             if time.monotonic() > deadline:

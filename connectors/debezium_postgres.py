@@ -33,8 +33,13 @@ Choices that are not Debezium's defaults, and why:
 - ``signal.data.collection``: a per-connector signaling table, through which
   ``connectors apply`` starts incremental snapshots of tables added to the captured list.
   Debezium captures that table by itself; a Filter transform keeps its rows out of Kafka.
+- ``database.password`` is a ``${dir:<folder>:<file>}`` reference the worker resolves
+  (:mod:`connectors.secrets`): the password stays out of Connect's config topic and REST API.
 - Kafka Connect creates the topics (the broker does not auto-create them) with
-  ``cleanup.policy=delete`` and a long retention; the heartbeat topic included.
+  ``cleanup.policy=delete`` and a long retention; the heartbeat topic included. The topics
+  of tables holding personal data (``headwater.privacy.retention.personal_tables``) are in
+  the topic-creation group ``personal``, with the short retention of
+  ``HEADWATER_PRIVACY__RAW_PERSONAL_RETENTION_HOURS`` (docs/privacy.md).
 """
 
 from __future__ import annotations
@@ -44,7 +49,9 @@ import re
 from psycopg.conninfo import conninfo_to_dict
 
 from connectors.base import ConnectorConfig
+from connectors.secrets import reference
 from headwater.errors import ConfigurationError
+from headwater.privacy.retention import personal_tables
 from headwater.settings import CdcSettings, Settings
 
 CONNECTOR_CLASS = "io.debezium.connector.postgresql.PostgresConnector"
@@ -131,11 +138,22 @@ def datatype_propagation(types: tuple[str, ...] = PROPAGATED_SOURCE_TYPES) -> st
     return ",".join(rf".+\.{re.escape(name)}" for name in types)
 
 
-def render_config(settings: Settings) -> dict[str, str]:
-    """The connector's Kafka Connect config (the secret in clear: for Connect only)."""
-    cdc = settings.cdc
-    if cdc.password is None:
+def password_file(cdc: CdcSettings) -> str:
+    """The name of the file holding the connector's database password (one per connector)."""
+    return f"{cdc.connector_name}.database.password"
+
+
+def connector_password(settings: Settings) -> str:
+    """The replication role's password, for the secret file (HEADWATER_CDC__PASSWORD)."""
+    if settings.cdc.password is None:
         raise ConfigurationError("HEADWATER_CDC__PASSWORD", "is not set")
+    return settings.cdc.password.get_secret_value()
+
+
+def render_config(settings: Settings) -> dict[str, str]:
+    """The connector's Kafka Connect config: the password only as a config-provider reference."""
+    cdc = settings.cdc
+    connector_password(settings)  # nothing to refer to without it
     host, port, dbname = source_address(settings)
     return {
         "connector.class": CONNECTOR_CLASS,
@@ -144,7 +162,7 @@ def render_config(settings: Settings) -> dict[str, str]:
         "database.hostname": host,
         "database.port": str(port),
         "database.user": cdc.user,
-        "database.password": cdc.password.get_secret_value(),
+        "database.password": reference(settings, password_file(cdc)),
         "database.dbname": dbname,
         "topic.prefix": cdc.topic_prefix,
         "table.include.list": include_list(cdc.tables),
@@ -182,6 +200,19 @@ def render_config(settings: Settings) -> dict[str, str]:
         "topic.creation.default.partitions": str(cdc.topic_partitions),
         "topic.creation.default.cleanup.policy": "delete",
         "topic.creation.default.retention.ms": str(TOPIC_RETENTION_MS),
+    } | personal_topic_group(settings)
+
+
+def personal_topic_group(settings: Settings) -> dict[str, str]:
+    """The topic-creation group of the tables holding personal data: a short retention."""
+    tables = personal_tables(settings)
+    if not tables:
+        return {}
+    topics = "|".join(re.escape(settings.cdc.topic(table)) for table in tables)
+    return {
+        "topic.creation.groups": "personal",
+        "topic.creation.personal.include": topics,
+        "topic.creation.personal.retention.ms": str(settings.privacy.raw_personal_retention_ms),
     }
 
 

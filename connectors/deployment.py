@@ -7,6 +7,10 @@ connector is stopped (no task with the old list is left reading the WAL), an
 ``execute-snapshot`` signal for exactly the added tables is written to the signaling
 table, and the connector is reconfigured and resumed: its first task with the new list
 reads the signal from the WAL and snapshots those tables incrementally.
+
+The password is not in the config but in a file the workers read (:mod:`connectors.secrets`),
+written here first unless the workers mount it. Connect reads it only when it starts the
+tasks, so a changed password restarts an otherwise unchanged connector.
 """
 
 from __future__ import annotations
@@ -22,7 +26,14 @@ from connectors.base import (
     InvalidConnectorConfig,
 )
 from connectors.client import ConnectClient
-from connectors.debezium_postgres import connector_config, parse_include_list, source_dsn
+from connectors.debezium_postgres import (
+    connector_config,
+    connector_password,
+    parse_include_list,
+    password_file,
+    source_dsn,
+)
+from connectors.secrets import secrets_folder, write_secret
 from connectors.signals import request_incremental_snapshot
 from connectors.slots import drop_slot, slot_active, wait_released
 from connectors.source_setup import check_source_ready, tables_without_primary_key
@@ -46,9 +57,22 @@ class ApplyResult:
     not_snapshotted: tuple[str, ...] = ()
 
 
+def place_secrets(settings: Settings) -> bool:
+    """Write the password file where the workers read it (unless mounted); True if it changed."""
+    if not settings.connect.write_secrets:
+        return False
+    return write_secret(
+        secrets_folder(settings), password_file(settings.cdc), connector_password(settings)
+    )
+
+
 def validate_connector(settings: Settings, client: ConnectClient) -> None:
-    """Raise :class:`InvalidConnectorConfig` with Connect's messages if any field is invalid."""
+    """Raise :class:`InvalidConnectorConfig` with Connect's messages if any field is invalid.
+
+    The password file is placed first: Connect validates with the password it resolves.
+    """
     desired = connector_config(settings)
+    place_secrets(settings)
     problems = client.validate({"name": desired.name, **desired.config})
     if problems:
         raise InvalidConnectorConfig(desired.name, problems)
@@ -60,6 +84,7 @@ def apply_connector(
     """Validate, create or update the connector, wait until it RUNS, snapshot added tables."""
     desired = connector_config(settings)
     name = desired.name
+    password_changed = place_secrets(settings)
     validate_connector(settings, client)
     check_source_ready(settings)
     deployed = client.get_config(name)
@@ -88,7 +113,7 @@ def apply_connector(
                 client.resume(name)
             action = "updated"
         else:
-            action = _revive(settings, client, timeout_s)
+            action = _revive(settings, client, timeout_s, password_changed)
     status, streaming = _wait_streaming(settings, client, timeout_s, settle_s)
     return ApplyResult(name, action, added, signal, status, streaming, keyless)
 
@@ -157,13 +182,18 @@ def initial_snapshot_pending(client: ConnectClient, name: str) -> bool:
     return False
 
 
-def _revive(settings: Settings, client: ConnectClient, timeout_s: float) -> Action:
-    """Get an unchanged connector running again if it failed, paused or was stopped."""
+def _revive(
+    settings: Settings, client: ConnectClient, timeout_s: float, password_changed: bool
+) -> Action:
+    """Get an unchanged connector running again if it failed, paused or was stopped.
+
+    A running one is restarted when its password changed: its tasks read it only at start.
+    """
     name = settings.cdc.connector_name
     state = client.status(name)
-    if state is None or state.running:
+    if state is None or (state.running and not password_changed):
         return "unchanged"
-    if state.failed:
+    if state.failed or state.running:
         # Stop and resume rather than POST .../restart: once stopped, the failed task's
         # status is gone, so the next FAILED read is a new failure, not the old one.
         _stop(settings, client, timeout_s)

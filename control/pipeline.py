@@ -2,8 +2,12 @@
 
 ``headwater run`` and ``headwater demo`` both build it from the settings: which services run
 (every service of ``headwater.topology``, the pollers only for sources whose credentials
-are configured), with what arguments, and on which metrics port (a fixed offset from a base
-port, so a service keeps its port from run to run).
+are configured), with what arguments, on which metrics port (a fixed offset from a base
+port, so a service keeps its port from run to run), and with which secrets: the children
+start from the environment without any secret setting (:func:`shared_environment`) and each
+is given those of the settings sections its entry in ``headwater.topology`` declares
+(:func:`headwater.topology.secret_sections`), taken from the loaded settings (environment
+or secrets folder alike).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from pathlib import Path
 from control.stack.process import log_tail
 from control.supervisor import ChildSpec
 from headwater.errors import ConfigurationError, Terminal
-from headwater.settings import Settings, StackSettings
+from headwater.settings import Settings, StackSettings, secret_variables, without_secrets
 from headwater.topology import (
     API_SOURCES,
     CDC_MONITOR,
@@ -27,6 +31,7 @@ from headwater.topology import (
     ApiSource,
     load,
     port_offsets,
+    secret_sections,
 )
 
 #: How a child runs a ``headwater`` command: this interpreter, so the same installation.
@@ -46,6 +51,20 @@ class SetupStep:
 
     name: str
     args: tuple[str, ...]
+    #: the settings sections whose secrets it is given
+    secret_sections: tuple[str, ...] = ("source", "cdc")
+
+
+def shared_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment every child starts from: no secret setting, no secrets folder."""
+    return without_secrets(environ)
+
+
+def step_environment(
+    settings: Settings, step: SetupStep, environ: Mapping[str, str]
+) -> dict[str, str]:
+    """A setup step's environment: the shared one and the secrets of its sections."""
+    return shared_environment(environ) | secret_variables(settings, step.secret_sections)
 
 
 def run_folder(stack: StackSettings) -> Path:
@@ -126,7 +145,7 @@ def pipeline_children(
     group_prefix: str = DEFAULT_GROUP_PREFIX,
     sources: Sequence[ApiSource] = API_SOURCES,
 ) -> list[ChildSpec]:
-    """The services to supervise, in start order, each with its metrics port."""
+    """The services to supervise, in start order, each with its metrics port and secrets."""
     if settings.warehouse.dsn is None:
         raise ConfigurationError("HEADWATER_WAREHOUSE__DSN", "is required: the sinks write there")
     for source in sources:  # a normalizer's missing setting fails here, not in the processor
@@ -143,8 +162,14 @@ def pipeline_children(
     if setup_steps(settings):  # CDC is configured: watch the connector and its slot
         commands.append((CDC_MONITOR, ("connectors", "monitor")))
     ports = port_offsets(sources)
+    sections = secret_sections(sources)
     return [
-        ChildSpec(name, (*HEADWATER, *args), port=base_port + ports[name])
+        ChildSpec(
+            name,
+            (*HEADWATER, *args),
+            env=secret_variables(settings, sections[name]),
+            port=base_port + ports[name],
+        )
         for name, args in commands
     ]
 

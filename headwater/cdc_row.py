@@ -19,10 +19,16 @@ _EPOCH_DAY = date(1970, 1, 1).toordinal()
 _SQL_TYPE = re.compile(
     r"int[248]|text|bool|date|timetz|time|timestamptz|timestamp|jsonb|json|uuid|bytea|float[48]"
     r"|numeric|numeric\((?P<precision>\d{1,4}),(?P<scale>\d{1,4})\)"
-    r"|(?:var)?char\((?P<length>\d{1,8})\)"
+    r"|(?:var)?char\((?P<length>\d{1,8})\)",
+    re.ASCII,  # \d is 0-9 only: fullwidth or Arabic-Indic digits are no type PostgreSQL reads
 )
 _MAX_PRECISION = 1000  # numeric(p,s): 1 <= p <= 1000, 0 <= s <= p
 _MAX_LENGTH = 10_485_760  # varchar(n), char(n): 1 <= n
+#: PostgreSQL keeps the first 63 bytes of a longer name (NAMEDATALEN - 1): two long names
+#: would be one table or column, so a name the mirror would have longer is refused.
+MAX_IDENTIFIER_BYTES = 63
+#: The prefix of a mirror's name (``<schema>.src_<table>``, sinks/cdc/tables.py).
+MIRROR_PREFIX = "src_"
 
 
 @dataclass
@@ -58,7 +64,7 @@ def decode_change(value: bytes, headers: Headers = ()) -> Change:
         primary_key=tuple(record["primary_key"]),
     )
     _identifier(change.schema, "schema")
-    _identifier(change.table, "table")
+    _identifier(change.table, "table", MIRROR_PREFIX)
     for column in record["columns"]:
         name, sql_type = column["name"], column["sql_type"]
         if name in change.types:
@@ -92,10 +98,17 @@ def _within_bounds(match: re.Match[str]) -> bool:
     return True
 
 
-def _identifier(name: str, what: str) -> str:
-    """A schema, table or column name a mirror's DDL can hold; ValueError if not."""
+def _identifier(name: str, what: str, prefix: str = "") -> str:
+    """A schema, table or column name a mirror's DDL can hold; ValueError if not.
+
+    Any other character is fine: the DDL quotes every name (``psycopg.sql.Identifier``)."""
     if not name or "\x00" in name:
         raise ValueError(f"{what} name {name!r} is empty or holds a NUL byte")
+    if len((prefix + name).encode()) > MAX_IDENTIFIER_BYTES:
+        raise ValueError(
+            f"{what} name {name[:40]!r}... makes a name longer than PostgreSQL's "
+            f"{MAX_IDENTIFIER_BYTES} bytes ({prefix}<name>), which it would cut short"
+        )
     return name
 
 

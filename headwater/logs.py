@@ -12,9 +12,13 @@ from typing import Any
 
 REDACTED = "***"
 
+#: The password of a URL's userinfo: ``scheme://user:password@host``.
+_URL_PASSWORD = re.compile(
+    r"(?P<keep>\b[a-z][a-z0-9+.\-]*://[^:/@\s]+:)[^@\s]+(?=@)", re.IGNORECASE
+)
 # Shapes that carry credentials even when nobody registered the value as a secret.
 _SECRET_SHAPES = (
-    re.compile(r"(?P<keep>\b[a-z][a-z0-9+.\-]*://[^:/@\s]+:)[^@\s]+(?=@)", re.IGNORECASE),
+    _URL_PASSWORD,
     re.compile(r"(?P<keep>\bbearer\s+)[A-Za-z0-9._~+/\-]+=*", re.IGNORECASE),
     re.compile(
         r"(?P<keep>\b(?:password|passwd|passcode|secret|client_secret|refresh_token|"
@@ -25,6 +29,11 @@ _SECRET_SHAPES = (
 
 # LogRecord attributes that are not "extra" fields.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+
+
+def mask_url_credentials(text: str) -> str:
+    """``text`` with the password of every ``scheme://user:password@host`` replaced."""
+    return _URL_PASSWORD.sub(lambda m: m.group("keep") + REDACTED, text)
 
 
 class SecretScrubber:
@@ -59,11 +68,18 @@ class JsonFormatter(logging.Formatter):
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "msg": record.getMessage(),
+            "msg": self._scrub(record.getMessage()),
         }
-        line.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
+        line.update(
+            {
+                k: self._scrub(v) if isinstance(v, str) else v
+                for k, v in vars(record).items()
+                if k not in _STANDARD
+            }
+        )
         if record.exc_info:
-            line["exc"] = self.formatException(record.exc_info)
+            line["exc"] = self._scrub(self.formatException(record.exc_info))
+        # Scrubbed before encoding too: JSON escapes a secret holding a quote or a backslash.
         return self._scrub(json.dumps(line, default=str, ensure_ascii=False))
 
 

@@ -8,9 +8,10 @@ per setting, named like the environment variable (``HEADWATER_WAREHOUSE__DSN``).
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -113,10 +114,11 @@ class KafkaSettings(_Section):
     ssl_key_password: SecretStr | None = Field(
         default=None, description="password of an encrypted client key"
     )
-    client_config: dict[str, str] = Field(
+    client_config: dict[str, SecretStr] = Field(
         default={},
         description="JSON map of further librdkafka settings for the confluent-kafka clients "
-        '(e.g. {"socket.keepalive.enable": "true"}); not the ones set above',
+        '(e.g. {"socket.keepalive.enable": "true"}); not the ones set above; values hidden, '
+        "as they may hold a keystore or OAuth secret",
     )
     default_partitions: int = Field(
         default=3, ge=1, description="partitions of topics Headwater creates"
@@ -149,7 +151,7 @@ class KafkaSettings(_Section):
 
     @field_validator("client_config")
     @classmethod
-    def _not_owned(cls, config: dict[str, str]) -> dict[str, str]:
+    def _not_owned(cls, config: dict[str, SecretStr]) -> dict[str, SecretStr]:
         for key in config:
             if key in _OWNED_CLIENT_KEYS:
                 setting = f"{ENV_PREFIX}KAFKA{NESTED_DELIMITER}{_OWNED_CLIENT_KEYS[key]}"
@@ -187,6 +189,16 @@ class ConnectSettings(_Section):
     """Kafka Connect's REST endpoint."""
 
     url: str = Field(default="http://127.0.0.1:18083", description="Kafka Connect's REST URL")
+    secrets_dir: Path | None = Field(
+        default=None,
+        description="folder the Connect workers read secret files from (their `dir` config "
+        "provider); connector configs name files there, never the secrets",
+    )
+    write_secrets: bool = Field(
+        default=True,
+        description="`connectors apply` writes the secret files into SECRETS_DIR (Connect on "
+        "this host); false when they are mounted on the workers",
+    )
 
     @field_validator("url")
     @classmethod
@@ -219,6 +231,10 @@ class DatabaseSettings(_Section):
 
 
 _QUALIFIED_TABLE = re.compile(r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$")
+_QUALIFIED_COLUMN = re.compile(r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$")
+_KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
+#: The shortest pseudonymisation key accepted, in bytes (HMAC-SHA256's block is 64).
+MIN_KEY_BYTES = 32
 
 
 class CdcSettings(_Section):
@@ -266,8 +282,82 @@ class ProcessorSettings(_Section):
     app_id: str = Field(default="headwater-processor", description="Faust app id (group)")
     partitions: int = Field(default=3, ge=1, description="partitions of norm.* topics")
     pseudonymization_key: SecretStr | None = Field(
-        default=None, description="key of the HMAC that pseudonymises user identities"
+        default=None,
+        description="key of the HMAC that pseudonymises user identities and personal "
+        f"columns (at least {MIN_KEY_BYTES} bytes)",
     )
+    pseudonymization_key_id: str = Field(
+        default="k1",
+        description="id of that key, written in front of every pseudonym (`<id>:<hmac>`); "
+        "a new key gets a new id",
+    )
+
+    @field_validator("pseudonymization_key")
+    @classmethod
+    def _key_is_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < MIN_KEY_BYTES:
+            raise ValueError(
+                f"is shorter than {MIN_KEY_BYTES} bytes: use e.g. "
+                "`python -c 'import secrets; print(secrets.token_hex(32))'`"
+            )
+        return value
+
+    @field_validator("pseudonymization_key_id")
+    @classmethod
+    def _key_id_is_a_name(cls, value: str) -> str:
+        return _check_key_id(value)
+
+
+def _check_key_id(value: str) -> str:
+    if not _KEY_ID.match(value):
+        raise ValueError(f"{value!r} is not a key id (1-16 of A-Z a-z 0-9 _ -)")
+    return value
+
+
+class PrivacySettings(_Section):
+    """What happens to personal data: CDC column policy, raw retention, retired keys."""
+
+    cdc_columns: dict[str, Literal["drop", "hash", "keep"]] = Field(
+        default={},
+        description="JSON map schema.table.column -> drop, hash or keep, over the defaults "
+        "of docs/privacy.md",
+    )
+    personal_tables: list[str] = Field(
+        default=["public.customers"],
+        description="captured schema.table holding personal data: their cdc.* topics get "
+        "the short retention (tables named in cdc_columns count too)",
+    )
+    raw_personal_retention_hours: int = Field(
+        default=72,
+        ge=1,
+        description="retention of the raw topics that hold personal data "
+        "(raw.clevertap.*, cdc.* of tables with personal columns)",
+    )
+    retired_keys: dict[str, SecretStr] = Field(
+        default={},
+        description="JSON map key id -> retired pseudonymisation key, kept so that "
+        "`headwater forget` finds pseudonyms made before a rotation",
+    )
+
+    @field_validator("cdc_columns")
+    @classmethod
+    def _qualified_columns(cls, columns: dict[str, str]) -> dict[str, str]:
+        for name in columns:
+            if not _QUALIFIED_COLUMN.match(name):
+                raise ValueError(f"{name!r} is not schema.table.column (lower-case identifiers)")
+        return columns
+
+    @field_validator("retired_keys")
+    @classmethod
+    def _retired_key_ids(cls, keys: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        for key_id in keys:
+            _check_key_id(key_id)
+        return keys
+
+    @property
+    def raw_personal_retention_ms(self) -> int:
+        """The retention of raw topics holding personal data, as Kafka's retention.ms."""
+        return self.raw_personal_retention_hours * 3600 * 1000
 
 
 class KpiSettings(_Section):
@@ -381,6 +471,15 @@ class PollerSettings(_Section):
     state_topic: str = Field(
         default="headwater.poller_state", description="compacted topic of poller cursors"
     )
+    ca_file: Path | None = Field(
+        default=None,
+        description="CA bundle (PEM) the API clients verify servers against "
+        "(default: REQUESTS_CA_BUNDLE, else certifi's public CAs)",
+    )
+    plain_http: bool = Field(
+        default=False,
+        description="allow http:// API URLs (local development only; the poller warns)",
+    )
 
     @property
     def stale_after(self) -> float:
@@ -396,6 +495,10 @@ class SandboxSettings(_Section):
     google_ads_port: int = Field(default=18802, ge=0, le=65535, description="Google Ads stand-in")
     clevertap_port: int = Field(default=18803, ge=0, le=65535, description="CleverTap stand-in")
     seed: int = Field(default=42, description="seed of the generated data")
+    cert_file: Path | None = Field(
+        default=None, description="certificate chain (PEM) to serve HTTPS with (default: HTTP)"
+    )
+    key_file: Path | None = Field(default=None, description="the certificate's private key (PEM)")
 
 
 class PrometheusSettings(_Section):
@@ -499,6 +602,7 @@ class Settings(BaseSettings):
     prometheus: PrometheusSettings = PrometheusSettings()
     cdc: CdcSettings = CdcSettings()
     processor: ProcessorSettings = ProcessorSettings()
+    privacy: PrivacySettings = PrivacySettings()
     sink: SinkSettings = SinkSettings()
     kpis: KpiSettings = KpiSettings()
     facebook: FacebookSettings = FacebookSettings()
@@ -530,11 +634,65 @@ class Settings(BaseSettings):
         return [value for value in _secret_values(self) if value]
 
 
+def secret_variables(settings: Settings, sections: Iterable[str]) -> dict[str, str]:
+    """The ``HEADWATER_<SECTION>__<FIELD>`` variables of the secrets set in ``sections``.
+
+    How ``headwater run`` hands a service the secrets it needs, and only those. A section the
+    tree does not hold (a source added outside Headwater, with settings of its own) has no
+    secret here: its variables reach its service through the environment, as any other.
+    """
+    variables: dict[str, str] = {}
+    for section in sections:
+        if section not in type(settings).model_fields:
+            continue
+        model = getattr(settings, section)
+        for name, field in type(model).model_fields.items():
+            value = getattr(model, name)
+            if "SecretStr" not in str(field.annotation) or value is None:
+                continue
+            variable = f"{ENV_PREFIX}{section}{NESTED_DELIMITER}{name}".upper()
+            revealed = _revealed(value)
+            variables[variable] = revealed if isinstance(revealed, str) else json.dumps(revealed)
+    return variables
+
+
+def _revealed(value: object) -> object:
+    """The value with every SecretStr in it replaced by its secret (containers as JSON)."""
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, Mapping):
+        return {str(key): _revealed(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_revealed(item) for item in value]
+    return value
+
+
+def secret_variable_names(model: type[BaseModel] = Settings, prefix: str = ENV_PREFIX) -> set[str]:
+    """Every environment variable that names a secret setting, and the secrets folder's."""
+    names = {SECRETS_DIR_VARIABLE}
+    for name, field in model.model_fields.items():
+        variable = f"{prefix}{name}".upper()
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            names |= secret_variable_names(annotation, f"{variable}{NESTED_DELIMITER}")
+        elif "SecretStr" in str(annotation):
+            names.add(variable)
+    return names
+
+
+def without_secrets(environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` without any secret setting (nor the secrets folder that could hold one)."""
+    secret = secret_variable_names()
+    return {key: value for key, value in environ.items() if key.upper() not in secret}
+
+
 def _secret_values(model: BaseModel) -> Iterator[str]:
     for name in type(model).model_fields:
         value = getattr(model, name)
         if isinstance(value, SecretStr):
             yield value.get_secret_value()
+        elif isinstance(value, dict):
+            yield from (v.get_secret_value() for v in value.values() if isinstance(v, SecretStr))
         elif isinstance(value, BaseModel):
             yield from _secret_values(value)
 

@@ -98,6 +98,16 @@ class ApiSource:
         """Its poller's service name."""
         return f"poll-{self.name}"
 
+    @property
+    def settings_section(self) -> str:
+        """The section of :class:`Settings` holding its settings (``facebook``)."""
+        return self.settings_prefix.removeprefix("HEADWATER_").removesuffix("__").lower()
+
+    @property
+    def secret_sections(self) -> tuple[str, ...]:
+        """The settings sections whose secrets its poller is given: Kafka's and its own."""
+        return ("kafka", self.settings_section)
+
 
 def _facebook_configured(settings: Settings) -> bool:
     return settings.facebook.access_token is not None and bool(settings.facebook.ad_account_ids)
@@ -188,6 +198,8 @@ class Sink:
     port_offset: int
     #: the topics it reads (a regex for the CDC mirrors, from the settings)
     topics: Callable[[Settings], list[str]]
+    #: the settings sections whose secrets it is given (``headwater run``)
+    secret_sections: tuple[str, ...] = ("kafka", "warehouse")
 
     @property
     def service(self) -> str:
@@ -202,6 +214,9 @@ SINKS: Final[tuple[Sink, ...]] = (
         "sinks.cdc.mirror:MirrorWriter",
         1,
         lambda s: [s.sink.cdc_topics],
+        # a TOASTed value the change left out is read from the source by primary key, and
+        # hashed with the pseudonymisation key when the PII policy hashes its column
+        ("kafka", "warehouse", "source", "processor"),
     ),
     Sink(
         "ad-performance",
@@ -239,6 +254,20 @@ def sink(name: str) -> Sink:
 PROCESSOR: Final = "processor"
 CDC_MONITOR: Final = "cdc-monitor"
 _OTHER_PORTS: Final = {PROCESSOR: 0, CDC_MONITOR: 8}
+#: The settings sections whose secrets each of them is given: the processor hashes
+#: identities with the pseudonymisation key; the monitor reads the slot in the source.
+_OTHER_SECRETS: Final[dict[str, tuple[str, ...]]] = {
+    PROCESSOR: ("kafka", "processor"),
+    CDC_MONITOR: ("source",),
+}
+
+
+def secret_sections(sources: Iterable[ApiSource] = API_SOURCES) -> dict[str, tuple[str, ...]]:
+    """Every service and the settings sections whose secrets it is given (and no others)."""
+    sections = dict(_OTHER_SECRETS)
+    sections |= {entry.service: entry.secret_sections for entry in SINKS}
+    sections |= {source.service: source.secret_sections for source in sources}
+    return sections
 
 
 def port_offsets(sources: Iterable[ApiSource] = API_SOURCES) -> dict[str, int]:

@@ -45,6 +45,11 @@ class AuthenticationFailed(SourceError, Terminal):
     """Bad, expired or revoked credentials: a person must fix them."""
 
 
+class CertificateRefused(SourceError, Terminal):
+    """The API's TLS certificate did not verify (another CA, another host name, a proxy):
+    retrying cannot help; a person fixes the URL or ``HEADWATER_POLLER__CA_FILE``."""
+
+
 class InvalidRequest(SourceError, Terminal):
     """The API refused the request as malformed (bad field, bad account id, sunset version)."""
 

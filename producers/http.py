@@ -20,11 +20,17 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 import requests
-from requests.exceptions import InvalidSchema, InvalidURL, MissingSchema
+from requests.exceptions import InvalidSchema, InvalidURL, MissingSchema, SSLError
 
 from headwater.errors import ConfigurationError
 from producers import metrics
-from producers.base import ApiUnavailable, QuotaExhausted, RateLimited, SourceError
+from producers.base import (
+    ApiUnavailable,
+    CertificateRefused,
+    QuotaExhausted,
+    RateLimited,
+    SourceError,
+)
 from producers.retry import RetryPolicy, with_retries
 
 Body = TypeVar("Body")
@@ -91,6 +97,18 @@ def json_of(response: requests.Response) -> Any:
         return json.loads(response.content)  # JSON is UTF-8 (RFC 8259), whatever the headers say
     except RecursionError as error:  # "[[[[..." a hundred thousand deep
         raise ValueError(f"JSON nested too deep to read: {error}") from None
+
+
+def certificate_refused(
+    what: str, url: str, error: SSLError, redact: Callable[[str], str] = str
+) -> CertificateRefused:
+    """The error of a TLS handshake with ``url`` that failed, secrets redacted."""
+    cause = error.args[0] if error.args else error
+    seen = getattr(cause, "reason", cause)  # urllib3's MaxRetryError: what the handshake said
+    return CertificateRefused(
+        f"{what}: TLS with {redact(url)} failed: {redact(str(seen))} (the server's certificate "
+        "must verify against HEADWATER_POLLER__CA_FILE, or the public CAs when that is not set)"
+    )
 
 
 def first_match(rules: Iterable[ErrorRule], refusal: Refusal) -> ErrorRule | None:
@@ -169,6 +187,8 @@ class JsonApi(ABC, Generic[Body]):
             return self.session.request(method, url, timeout=self.timeout_s, **request)
         except (InvalidURL, InvalidSchema, MissingSchema) as error:
             raise ConfigurationError(self.url_setting, self.redact(str(error))) from None
+        except SSLError as error:
+            raise certificate_refused(f"{self.source}: {what}", url, error, self.redact) from None
         except requests.RequestException as error:
             detail = f"{type(error).__name__}: {self.redact(str(error))}"
             raise ApiUnavailable(f"{self.source}: {what}: {detail}") from None

@@ -17,11 +17,19 @@ from headwater.errors import HeadwaterError, is_transient
 from headwater.kafka.clients import START_CHECK_S, check_reachable, make_admin, make_producer
 from headwater.kafka.delivery import DeliveryTracker, KafkaUnavailable
 from headwater.kafka.topics import TopicSpec, ensure_topics
-from headwater.raw import RAW_RETENTION_MS, make_envelope, raw_topic
+from headwater.privacy.retention import api_raw_config
+from headwater.raw import make_envelope, raw_topic
 from headwater.settings import Settings
 from headwater.topology import api_source
 from producers import metrics
-from producers.base import AuthenticationFailed, RawRecord, RecordTooLarge, Source, Window
+from producers.base import (
+    AuthenticationFailed,
+    CertificateRefused,
+    RawRecord,
+    RecordTooLarge,
+    Source,
+    Window,
+)
 from producers.state import CursorStore
 
 log = logging.getLogger(__name__)
@@ -110,7 +118,7 @@ class Poller:
                 raw_topic(self.source.name, stream),
                 self.settings.kafka.default_partitions,
                 replication,
-                {"cleanup.policy": "delete", "retention.ms": RAW_RETENTION_MS},
+                api_raw_config(self.settings, self.source.name),
             )
             for stream in self.source.streams()
         ]
@@ -154,6 +162,9 @@ class Poller:
                 raise AuthenticationFailed(
                     _name_credentials(self.source.name, str(error))
                 ) from error
+            except CertificateRefused:  # every account would fail alike: stop and say why
+                metrics.ERRORS.labels(self.source.name, "CertificateRefused").inc()
+                raise
             except HeadwaterError as error:
                 report.kafka_unavailable |= isinstance(error, KafkaUnavailable)
                 kind = type(error).__name__

@@ -7,9 +7,12 @@ from collections.abc import Callable
 from headwater.settings import Settings
 from headwater.topology import ApiSource, load
 from producers.base import Source
+from producers.transport import check_transport
 
 
 def build_source(source: ApiSource, settings: Settings) -> Source:
-    """The poller Source of a topology entry, configured from the settings."""
+    """The poller Source of a topology entry, configured from the settings (its API URLs
+    HTTPS, or plain HTTP declared as local development)."""
+    check_transport(source, settings)
     factory: Callable[[Settings], Source] = load(source.producer)
     return factory(settings)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import ssl
 from dataclasses import dataclass, field
 from types import TracebackType
 
+from headwater.errors import ConfigurationError
 from headwater.settings import SandboxSettings
 from sandbox.clevertap import SANDBOX_ACCOUNT_ID, SANDBOX_PASSCODE, CleverTapSandbox
 from sandbox.facebook_ads.server import FacebookSandbox
 from sandbox.google_ads.server import GoogleAdsSandbox
+from sandbox.http_server import tls_context
 
 FACEBOOK_ACCOUNTS = ["act_101", "act_102", "act_103"]
 GOOGLE_CUSTOMERS = ["1234567890", "2345678901", "3456789012"]
@@ -21,6 +24,8 @@ GOOGLE_CREDENTIALS = {
     "REFRESH_TOKEN": "sandbox-refresh-token",
 }
 CLEVERTAP_TIMEZONE = "Asia/Kolkata"  # the stand-in's +05:30 account timezone
+#: The poller setting that lets it poll plain-HTTP URLs (``producers/transport.py``).
+PLAIN_HTTP = "HEADWATER_POLLER__PLAIN_HTTP"
 
 
 @dataclass
@@ -79,6 +84,8 @@ class SandboxApis:
             "HEADWATER_CLEVERTAP__TIMEZONE": CLEVERTAP_TIMEZONE,
         }
         env |= {f"HEADWATER_GOOGLE_ADS__{k}": v for k, v in GOOGLE_CREDENTIALS.items()}
+        if self.facebook.scheme == "http":
+            env[PLAIN_HTTP] = "true"  # the stand-ins on loopback: local development
         return env
 
 
@@ -93,8 +100,9 @@ def sandbox_apis(
     google_customers: list[str] | None = None,
     clevertap_account: str = SANDBOX_ACCOUNT_ID,
 ) -> SandboxApis:
-    """The three stand-ins on the configured ports (0: any free port), not yet started."""
-    return SandboxApis(
+    """The three stand-ins on the configured ports (0: any free port), not yet started;
+    serving HTTPS when the settings give a certificate and its key."""
+    apis = SandboxApis(
         facebook=FacebookSandbox(
             settings.seed,
             settings.host,
@@ -118,3 +126,26 @@ def sandbox_apis(
         facebook_accounts=facebook_accounts or list(FACEBOOK_ACCOUNTS),
         google_customers=google_customers or list(GOOGLE_CUSTOMERS),
     )
+    context = _tls(settings)
+    if context is not None:
+        for server in (apis.facebook, apis.google_ads, apis.clevertap):
+            server.serve_tls(context)
+    return apis
+
+
+def _tls(settings: SandboxSettings) -> ssl.SSLContext | None:
+    """The server context of the configured certificate, if any."""
+    cert, key = settings.cert_file, settings.key_file
+    if cert is None and key is None:
+        return None
+    if cert is None or key is None:
+        missing = "CERT_FILE" if cert is None else "KEY_FILE"
+        raise ConfigurationError(
+            f"HEADWATER_SANDBOX__{missing}", "is needed too: HTTPS needs a certificate and its key"
+        )
+    try:
+        return tls_context(cert, key)
+    except (OSError, ssl.SSLError) as error:
+        raise ConfigurationError(
+            "HEADWATER_SANDBOX__CERT_FILE", f"cannot serve {cert} with {key}: {error}"
+        ) from error

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from headwater.dlq import dlq_topic
 from headwater.kafka.topics import TopicSpec
-from headwater.raw import RAW_RETENTION_MS
+from headwater.privacy.retention import api_raw_config, personal_tables, raw_config
 from headwater.settings import Settings
 from headwater.topology import API_SOURCES, KPIS_DAILY, NORM_ADS, NORM_EVENTS, ApiSource
 from stream_processors.base import NORMALIZE
@@ -25,12 +25,13 @@ def processor_topics(
     """Sources (created ahead of their producers, same layout), outputs and the DLQ."""
     replication = settings.kafka.replication_factor
     partitions = settings.processor.partitions
+    personal = personal_tables(settings)
     cdc_sources = [
         TopicSpec(
             settings.cdc.topic(table),
             settings.cdc.topic_partitions,
             replication,
-            {"cleanup.policy": "delete"},
+            raw_config(settings, True) if table in personal else {"cleanup.policy": "delete"},
         )
         for table in settings.cdc.tables
     ]
@@ -39,7 +40,7 @@ def processor_topics(
             name,
             settings.kafka.default_partitions,
             replication,
-            {"cleanup.policy": "delete", "retention.ms": RAW_RETENTION_MS},
+            api_raw_config(settings, source.name),
         )
         for source in sources
         for name in source.raw_topics

@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
@@ -98,6 +98,15 @@ def stack_env() -> Iterator[dict[str, str]]:
 def settings(stack_env: dict[str, str]) -> Settings:
     """Settings pointing at the test stack."""
     return load_settings()
+
+
+@pytest.fixture(scope="session")
+def own_connect(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A Kafka Connect worker of the session's own on the stack's Kafka (its own topics)."""
+    from tests.support.private_connect import private_connect
+
+    with private_connect(settings, tmp_path_factory.mktemp("connect")) as worker:
+        yield worker
 
 
 KAFKA_PREFIX = "HEADWATER_KAFKA__"

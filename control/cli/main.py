@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import sys
+import traceback
 
 import click
 
@@ -10,6 +12,7 @@ from control.cli.connectors import connectors
 from control.cli.context import pass_settings
 from control.cli.demo import demo
 from control.cli.dlq import dlq_group
+from control.cli.forget import forget
 from control.cli.kafka import kafka
 from control.cli.poll import backfill, poll
 from control.cli.replay import replay
@@ -21,7 +24,7 @@ from control.cli.stack import stack
 from control.cli.status import status
 from headwater import __version__
 from headwater.errors import HeadwaterError, Transient
-from headwater.logs import configure_logging
+from headwater.logs import configure_logging, mask_url_credentials, scrubber
 from headwater.settings import Settings, load_settings
 
 
@@ -39,13 +42,13 @@ def cli(context: click.Context) -> None:
 @click.option("--reference", is_flag=True, help="Print every setting as the README's table.")
 @pass_settings
 def show_settings(settings: Settings, reference: bool) -> None:
-    """Print the effective settings (secrets hidden) as JSON."""
+    """Print the effective settings as JSON: secrets and passwords inside URLs hidden."""
     if reference:
         from control.settings_reference import reference as table
 
         click.echo(table())
     else:
-        click.echo(settings.model_dump_json(indent=2))
+        click.echo(mask_url_credentials(settings.model_dump_json(indent=2)))
 
 
 for command in (
@@ -62,24 +65,34 @@ for command in (
     dlq_group,
     replay,
     kafka,
+    forget,
 ):
     cli.add_command(command)
 cli.add_command(status)
 
 
 def main() -> None:
-    """Run the CLI; a Headwater error becomes one line on stderr and a non-zero exit."""
+    """Run the CLI; a Headwater error becomes one line on stderr and a non-zero exit.
+
+    Whatever it prints about an error is scrubbed like the log lines: the settings' secret
+    values and credential-shaped text (a URL's password) never reach the terminal.
+    """
     try:
         cli.main(standalone_mode=False)
     except HeadwaterError as error:
-        click.echo(f"headwater: {error}", err=True)
+        click.echo(scrubber(f"headwater: {error}"), err=True)
         sys.exit(75 if isinstance(error, Transient) else 2)
     except click.exceptions.Abort:
         click.echo("headwater: aborted", err=True)
         sys.exit(130)
     except click.ClickException as error:
-        error.show()
+        shown = io.StringIO()
+        error.show(file=shown)
+        click.echo(scrubber(shown.getvalue()), err=True, nl=False)
         sys.exit(error.exit_code)
+    except Exception:  # a bug: its traceback, scrubbed, and the usual exit status
+        click.echo(scrubber(traceback.format_exc()), err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

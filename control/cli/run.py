@@ -16,6 +16,8 @@ from control.pipeline import (
     run_setup_step,
     setup_skipped_because,
     setup_steps,
+    shared_environment,
+    step_environment,
 )
 from control.supervisor import (
     PrometheusTargets,
@@ -52,9 +54,11 @@ def run(settings: Settings, duration: float | None, base_port: int, group_prefix
     """
     children = pipeline_children(settings, base_port, group_prefix)
     run_dir = run_folder(settings.stack)
-    environment = dict(os.environ)
     supervisor = Supervisor(
-        children, run_dir, environment=environment, targets=PrometheusTargets(settings.stack)
+        children,
+        run_dir,
+        environment=shared_environment(os.environ),  # each child's secrets are in its spec
+        targets=PrometheusTargets(settings.stack),
     )
     supervisor.check_ports()  # before the setup steps: fail before changing anything
     _say(f"run folder (a log per service): {run_dir}")
@@ -63,7 +67,7 @@ def run(settings: Settings, duration: float | None, base_port: int, group_prefix
         _say(f"skipping source setup and connectors apply: {skipped}")
     for step in setup_steps(settings):
         _say(f"{step.name}:")
-        run_setup_step(step, run_dir, environment, _say)
+        run_setup_step(step, run_dir, step_environment(settings, step, os.environ), _say)
     for source in missing_pollers(settings):
         _say(f"not polling {source.name}: its credentials or accounts are not configured")
     with stop_on_signals(on_repeat=supervisor.hurry) as stop:

@@ -15,7 +15,8 @@ import psycopg
 
 from control.cli.context import pass_settings
 from headwater.errors import ConfigurationError
-from headwater.settings import Settings
+from headwater.settings import SandboxSettings, Settings
+from producers.transport import CA_SETTING
 from sandbox.source_db import prepare_source
 from sandbox.source_db.errors import SourceUnavailable
 from sandbox.source_db.schema import check_schema_name
@@ -126,13 +127,24 @@ def _stop_on_signals() -> Iterator[threading.Event]:
 @click.option("--ads-per-adset", default=2, show_default=True, type=click.IntRange(min=1))
 @click.option("--adsets-per-campaign", default=2, show_default=True, type=click.IntRange(min=1))
 @click.option("--ad-groups-per-campaign", default=2, show_default=True, type=click.IntRange(1, 99))
+@click.option(
+    "--tls",
+    is_flag=True,
+    help="Serve HTTPS with the local stack's certificate (its CA made when missing).",
+)
 @pass_settings
 def serve(
-    settings: Settings, ads_per_adset: int, adsets_per_campaign: int, ad_groups_per_campaign: int
+    settings: Settings,
+    ads_per_adset: int,
+    adsets_per_campaign: int,
+    ad_groups_per_campaign: int,
+    tls: bool,
 ) -> None:
     """Serve the Facebook, Google Ads and CleverTap stand-ins until SIGTERM or Ctrl-C.
 
-    Prints the HEADWATER_* settings that point Headwater at them, for `eval`.
+    Prints the HEADWATER_* settings that point Headwater at them, for `eval`: with --tls
+    (or HEADWATER_SANDBOX__CERT_FILE and KEY_FILE) over HTTPS, else over plain HTTP
+    declared as local development (HEADWATER_POLLER__PLAIN_HTTP).
     """
     from sandbox.apis import sandbox_apis
 
@@ -143,14 +155,30 @@ def serve(
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    sandbox_settings, environment = settings.sandbox, dict[str, str]()
+    if tls:
+        sandbox_settings, environment = stack_certificate(settings)
     apis = sandbox_apis(
-        settings.sandbox,
+        sandbox_settings,
         ads_per_adset=ads_per_adset,
         adsets_per_campaign=adsets_per_campaign,
         ad_groups_per_campaign=ad_groups_per_campaign,
     )
     with apis:
-        for name, value in apis.environment().items():
+        for name, value in (apis.environment() | environment).items():
             click.echo(f"export {name}={shlex.quote(value)}")
         sys.stdout.flush()
         stop.wait()
+
+
+def stack_certificate(settings: Settings) -> tuple[SandboxSettings, dict[str, str]]:
+    """The sandbox settings that serve the stack's server certificate (made when missing),
+    and the poller setting that trusts its CA."""
+    from control.stack.launcher import Stack
+
+    tls = Stack(settings.stack).tls
+    tls.ensure(("localhost", settings.stack.host, settings.sandbox.host))
+    served = settings.sandbox.model_copy(
+        update={"cert_file": tls.server_cert, "key_file": tls.server_key}
+    )
+    return served, {CA_SETTING: str(tls.ca_cert)}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from headwater.errors import ConfigurationError
 from headwater.settings import Settings
 from headwater.topology import API_SOURCES
-from sandbox.apis import SandboxApis, sandbox_apis
+from sandbox.apis import PLAIN_HTTP, SandboxApis, sandbox_apis
 from sandbox.clevertap import SANDBOX_ACCOUNT_ID
 
 
@@ -41,6 +41,6 @@ def start_sandbox(settings: Settings) -> tuple[SandboxApis | None, dict[str, str
             f"{settings.sandbox.facebook_port}, {settings.sandbox.google_ads_port}, "
             f"{settings.sandbox.clevertap_port}; 0 picks free ones): {error.strerror or error}",
         ) from error
-    prefixes = tuple(source.settings_prefix for source in sandboxed)
+    prefixes = (*(source.settings_prefix for source in sandboxed), PLAIN_HTTP)
     environment = {k: v for k, v in apis.environment().items() if k.startswith(prefixes)}
     return apis, environment

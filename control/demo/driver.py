@@ -54,7 +54,9 @@ from control.pipeline import (
     run_folder,
     run_setup_step,
     setup_steps,
+    shared_environment,
     sink_group,
+    step_environment,
 )
 from control.stack.launcher import Stack
 from control.status.scrape import MetricTotals, scrape
@@ -171,7 +173,7 @@ class Demo:
         self.supervisor = Supervisor(
             self.children,
             self.run_dir,
-            environment=dict(os.environ),
+            environment=shared_environment(os.environ),  # each child's secrets in its spec
             targets=PrometheusTargets(settings.stack),
         )
         self.pollers = [c.name for c in self.children if c.name.startswith("poll-")]
@@ -213,7 +215,8 @@ class Demo:
             with stop_on_signals(on_repeat=self._hurry) as stop:
                 for step in setup_steps(self.settings):
                     self.say(f"{step.name}:")
-                    run_setup_step(step, self.run_dir, dict(os.environ), self.say)
+                    environment = step_environment(self.settings, step, os.environ)
+                    run_setup_step(step, self.run_dir, environment, self.say)
                 catch_up = CatchUp(
                     positions,
                     self.sources,

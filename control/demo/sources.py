@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from headwater.settings import Settings
 from headwater.topology import API_SOURCES, ApiSource, load, norm_cdc_topic
-from stream_processors.cdc.normalize import normalize as normalize_cdc
+from stream_processors.cdc.stage import transform as cdc_transform
 from stream_processors.output import Output
 
 CDC_SOURCE = "app database"
@@ -50,7 +50,7 @@ def demo_sources(settings: Settings, pollers: list[str]) -> list[DemoSource]:
             tuple(settings.cdc.topic(f"{schema}.{table}") for schema, table in tables),
             tuple(norm_cdc_topic(schema, table) for schema, table in tables),
             "cdc",
-            lambda _topic, key, value: normalize_cdc(key, value),
+            cdc_transform(settings),
         )
     ]
     api_sources = [source for source in API_SOURCES if source.name in pollers]

@@ -27,6 +27,10 @@ from sinks.upsert import TableSpec
 
 SHADOW_SUFFIX = "__replay"
 PREVIOUS_SUFFIX = "__previous"
+#: The table privileges ``aclexplode`` names: the only words a GRANT here is made of.
+TABLE_PRIVILEGES = frozenset(
+    {"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER", "MAINTAIN"}
+)
 
 
 def shadow_of(live: TableSpec) -> TableSpec:
@@ -107,9 +111,13 @@ def _copy_access(connection: psycopg.Connection, live: TableSpec, shadow: TableS
         (where,),
     ).fetchall()
     for grantee, privilege, grantable in grants:
+        if privilege not in TABLE_PRIVILEGES:
+            raise ReplayRefused(
+                f"{live.schema}.{live.table}: the catalog names an unknown privilege {privilege!r}"
+            )
         connection.execute(
             sql.SQL("GRANT {} ON {} TO {}{}").format(
-                sql.SQL(privilege),  # a privilege keyword, from the catalog
+                sql.SQL(privilege),  # a privilege keyword (TABLE_PRIVILEGES)
                 shadow.identifier,
                 sql.SQL("PUBLIC") if grantee is None else sql.Identifier(grantee),
                 sql.SQL(" WITH GRANT OPTION" if grantable else ""),

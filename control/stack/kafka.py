@@ -12,6 +12,7 @@ from pathlib import Path
 
 from confluent_kafka import KafkaException
 
+from connectors.secrets import worker_properties
 from control.stack.base import Component, Port, StackError, write_if_changed
 from control.stack.kafka_users import ADMIN, MECHANISM, KafkaUsers
 from control.stack.process import ManagedProcess, log_tail
@@ -261,6 +262,7 @@ class KafkaConnect(Component):
         self.broker = broker
         self.process = ManagedProcess(self.name, self.home, str(self.home))
         self.config = self.home / "connect-distributed.properties"
+        self.secrets = self.home / "secrets"
 
     @property
     def endpoint(self) -> str:
@@ -271,6 +273,7 @@ class KafkaConnect(Component):
 
     def prepare(self) -> None:
         write_if_changed(self.home / "log4j2.properties", LOG4J2)
+        self.secrets.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.config.parent.mkdir(parents=True, exist_ok=True)
         self.config.touch(mode=0o600, exist_ok=True)
         self.config.chmod(0o600)  # it holds the connect principal's password
@@ -306,6 +309,8 @@ class KafkaConnect(Component):
                 "topic.creation.enable": "true",
                 # Connectors set their own producer settings (producer.override.*).
                 "connector.client.config.override.policy": "All",
+                # Connector passwords are ${dir:...} references to files in there.
+                **worker_properties(self.secrets),
             }
         )
 

@@ -143,6 +143,7 @@ class Stack:
             # the loopback listener: unencrypted, unauthenticated, local development only
             "HEADWATER_KAFKA__SECURITY_PROTOCOL": "PLAINTEXT",
             "HEADWATER_CONNECT__URL": self.connect.endpoint,
+            "HEADWATER_CONNECT__SECRETS_DIR": str(self.connect.secrets),
             "HEADWATER_SOURCE__DSN": self.postgres.dsn("app"),
             "HEADWATER_WAREHOUSE__DSN": self.postgres.dsn("warehouse"),
             "HEADWATER_PROMETHEUS__URL": self.prometheus.endpoint,

@@ -16,11 +16,14 @@ DEPENDENCY_EXIT_CODES = frozenset({75})
 
 @dataclass(frozen=True)
 class ChildSpec:
-    """One long-running process: its name, command line, extra environment and metrics port."""
+    """One long-running process: its name, command line, extra environment and metrics port.
+
+    The extra environment may hold its secrets, so it is left out of the ``repr``.
+    """
 
     name: str
     argv: tuple[str, ...]
-    env: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=dict, repr=False)
     port: int | None = None
 
     @property

@@ -126,7 +126,7 @@ def service_grants(settings: Settings) -> dict[str, tuple[Grant, ...]]:
             _topics(CONNECT_GROUP, READ_WRITE),
             _topics(cdc, READ_WRITE),
             _topics(HEARTBEAT_PREFIX, READ_WRITE),
-            Grant("group", CONNECT_GROUP, "literal", GROUP),
+            _groups(CONNECT_GROUP),
         ),
     }
 

@@ -26,7 +26,7 @@ def base_config(settings: KafkaSettings) -> dict[str, Any]:
     """
     warn_if_unencrypted(settings)
     return (
-        dict(settings.client_config)
+        {key: value.get_secret_value() for key, value in settings.client_config.items()}
         | {"bootstrap.servers": settings.bootstrap_servers, "client.id": settings.client_id}
         | security_config(settings)
     )

@@ -1,4 +1,9 @@
-"""Topic administration: create topics with their partitions and policies, idempotently."""
+"""Topic administration: create topics with their partitions and policies, idempotently.
+
+An existing topic must have the partitions and the config we need, except for the settings in
+:data:`ALTERABLE` (retention), which are ours to change: they are set to what is wanted (a
+shorter retention for personal data applies to topics created before it).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from confluent_kafka import KafkaError, KafkaException
-from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
+from confluent_kafka.admin import (
+    AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
+    NewTopic,
+)
 
 from headwater.errors import DependencyUnavailable, Terminal
+
+#: Topic settings ensure_topics changes on an existing topic instead of refusing it.
+ALTERABLE = frozenset({"retention.ms"})
 
 
 class TopicMismatch(Terminal):
@@ -84,7 +98,28 @@ def _check_existing(admin: AdminClient, specs: list[TopicSpec], timeout_s: float
     described = admin.describe_configs(resources, request_timeout=timeout_s)
     for spec, resource in zip(specs, resources, strict=True):
         actual = described[resource].result()
+        alter: dict[str, str] = {}
         for key, value in spec.config.items():
             have = actual[key].value if key in actual else None
-            if have != value:
+            if have != value and key in ALTERABLE:
+                alter[key] = value
+            elif have != value:
                 raise TopicMismatch(f"topic {spec.name} has {key}={have}, {value} wanted")
+        if alter:
+            _alter(admin, spec.name, alter, timeout_s)
+
+
+def _alter(admin: AdminClient, name: str, config: dict[str, str], timeout_s: float) -> None:
+    resource = ConfigResource(
+        ConfigResource.Type.TOPIC,
+        name,
+        incremental_configs=[
+            ConfigEntry(key, value, incremental_operation=AlterConfigOpType.SET)
+            for key, value in config.items()
+        ],
+    )
+    future = admin.incremental_alter_configs([resource], request_timeout=timeout_s)[resource]
+    try:
+        future.result()
+    except KafkaException as error:
+        raise DependencyUnavailable(f"altering {config} of topic {name} failed: {error}") from error

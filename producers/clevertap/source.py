@@ -22,6 +22,7 @@ from headwater.settings import CleverTapSettings, Settings
 from producers.base import ApiUnavailable, InvalidRequest, RawRecord, Window
 from producers.clevertap.client import CleverTapClient, CursorExpired
 from producers.clevertap.models import event_id
+from producers.transport import api_session
 
 log = logging.getLogger(__name__)
 
@@ -103,4 +104,7 @@ class CleverTapSource:
 
 def build(settings: Settings) -> CleverTapSource:
     """The source as the topology builds it (``headwater.topology.API_SOURCES``)."""
-    return CleverTapSource(settings.clevertap)
+    session = api_session(settings.poller)
+    return CleverTapSource(
+        settings.clevertap, CleverTapClient.from_settings(settings.clevertap, session=session)
+    )

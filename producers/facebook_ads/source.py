@@ -6,11 +6,14 @@ import logging
 import re
 from collections.abc import Iterator
 
+import requests
+
 from headwater.errors import ConfigurationError
 from headwater.settings import FacebookSettings, Settings
 from producers.base import RawRecord, Window
 from producers.facebook_ads.client import InsightsClient, JsonObject
 from producers.facebook_ads.errors import ACCOUNTS_SETTING, TOKEN_SETTING, TooMuchData
+from producers.transport import api_session
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,7 @@ class FacebookAdsSource:
         settings: FacebookSettings,
         client: InsightsClient | None = None,
         sync_max_days: int = 7,
+        session: requests.Session | None = None,
     ) -> None:
         self.api_version = settings.api_version
         self.default_lookback_days = settings.lookback_days
@@ -58,7 +62,10 @@ class FacebookAdsSource:
             if settings.access_token is None:
                 raise ConfigurationError(TOKEN_SETTING, "is required to poll Facebook Ads")
             client = InsightsClient(
-                settings.graph_url, settings.api_version, settings.access_token.get_secret_value()
+                settings.graph_url,
+                settings.api_version,
+                settings.access_token.get_secret_value(),
+                session=session,
             )
         self.client = client
 
@@ -115,4 +122,4 @@ def _account_id(raw: str) -> str:
 
 def build(settings: Settings) -> FacebookAdsSource:
     """The source as the topology builds it (``headwater.topology.API_SOURCES``)."""
-    return FacebookAdsSource(settings.facebook)
+    return FacebookAdsSource(settings.facebook, session=api_session(settings.poller))

@@ -24,6 +24,7 @@ from producers.base import (
     SourceError,
 )
 from producers.google_ads.models import OAuthError, TokenResponse
+from producers.http import certificate_refused
 
 SETTING_PREFIX = "HEADWATER_GOOGLE_ADS__"
 
@@ -92,6 +93,10 @@ class RefreshTokenCredentials:
         }
         try:
             response = self._session.post(self._token_url, data=form, timeout=self._timeout_s)
+        except requests.exceptions.SSLError as error:
+            raise certificate_refused(
+                "google_ads: OAuth token endpoint", self._token_url, error
+            ) from None
         except requests.RequestException as error:
             raise ApiUnavailable(
                 f"google_ads: OAuth token endpoint unreachable: {error}"

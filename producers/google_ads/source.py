@@ -10,6 +10,7 @@ from headwater.settings import GoogleAdsSettings, Settings
 from producers.base import RawRecord, Window
 from producers.google_ads.auth import SETTING_PREFIX
 from producers.google_ads.client import GoogleAdsClient, normalise_customer_id
+from producers.transport import api_session
 
 STREAM = "ad_group_daily"
 
@@ -92,4 +93,7 @@ def _customer_id(value: str) -> str:
 
 def build(settings: Settings) -> GoogleAdsSource:
     """The source as the topology builds it (``headwater.topology.API_SOURCES``)."""
-    return GoogleAdsSource(settings.google_ads)
+    session = api_session(settings.poller)
+    return GoogleAdsSource(
+        settings.google_ads, GoogleAdsClient(settings.google_ads, session=session)
+    )

@@ -98,7 +98,7 @@ class FacebookSandbox(HttpSandbox):
     def url(self) -> str:
         """The base URL for HEADWATER_FACEBOOK__GRAPH_URL; on a fixed port, known before start()."""
         if self.bound_port is None and self.port:
-            return f"http://{self.host}:{self.port}"
+            return f"{self.scheme}://{self.host}:{self.port}"
         return super().url
 
     def restate(self) -> int:

@@ -32,7 +32,7 @@ from sinks.base import (
     WriteStats,
 )
 from sinks.cdc.completion import ROW, UNCHANGED, complete_new_rows
-from sinks.cdc.source_rows import SourceRows
+from sinks.cdc.source_rows import SourcePrivacy, SourceRows
 from sinks.cdc.tables import (
     SYNCED_AT,
     TRUNCATIONS,
@@ -56,7 +56,7 @@ class MirrorWriter:
 
     def __init__(self, settings: Settings) -> None:
         self._mirrors: dict[tuple[str, str], MirrorTable] = {}
-        self._source = SourceRows(settings.source)
+        self._source = SourceRows(settings.source, SourcePrivacy(settings))
 
     def prepare(self, connection: psycopg.Connection) -> None:
         """Create the control tables."""

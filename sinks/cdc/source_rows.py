@@ -1,8 +1,10 @@
 """Reading chosen columns of chosen rows from the source database, as text.
 
 The CDC sink reads the source only to complete a row it first sees through an update that
-left unchanged TOASTed values out (``sinks/cdc/completion.py``). It connects with
-``HEADWATER_SOURCE__DSN`` (a role that may ``SELECT`` the captured tables is enough), in
+left unchanged TOASTed values out (``sinks/cdc/completion.py``), and hashes what the PII
+policy hashes (:class:`SourcePrivacy`), so no personal value reaches a mirror in clear.
+It connects with ``HEADWATER_SOURCE__DSN`` (a role that may ``SELECT`` the captured tables
+is enough), in
 read-only sessions bounded by that database's statement and lock timeouts.
 
 Each value is read as the text its mirror column casts back from: ``column::text`` (bytea
@@ -22,7 +24,9 @@ from psycopg import sql
 
 from headwater.errors import ConfigurationError, DependencyUnavailable, Terminal
 from headwater.postgres import connect
-from headwater.settings import DatabaseSettings
+from headwater.privacy.policy import Action, CdcPolicy
+from headwater.privacy.pseudonyms import KEY_SETTING, Pseudonymizer, pseudonymizer
+from headwater.settings import DatabaseSettings, Settings
 
 #: Keys per query: a long IN list still uses the primary key's index.
 KEYS_PER_QUERY = 500
@@ -49,8 +53,9 @@ class SourceNotReadable(Terminal):
 class SourceRows:
     """Reads rows of the captured tables by primary key."""
 
-    def __init__(self, database: DatabaseSettings) -> None:
+    def __init__(self, database: DatabaseSettings, privacy: SourcePrivacy | None = None) -> None:
         self._database = database
+        self._privacy = privacy
         self._connection: psycopg.Connection | None = None
 
     def read(
@@ -65,6 +70,7 @@ class SourceRows:
         """``columns`` of the rows with these keys (a row the source no longer has is not in
         the answer); ``json_columns`` are read as JSON text."""
         qualified = f"{schema}.{table}"
+        hashed = self._privacy.hashed(schema, table, columns) if self._privacy else []
         existing = self._columns_of(schema, table)
         present = [c for c in columns if c in existing]
         rows: list[tuple[Any, ...]] = []
@@ -72,7 +78,8 @@ class SourceRows:
             chunk = keys[start : start + KEYS_PER_QUERY]
             query = _query(schema, table, key_names, present, json_columns, len(chunk))
             rows += self._fetch(query, [value for key in chunk for value in key], qualified)
-        return SourceRead(present, rows)
+        found = SourceRead(present, rows)
+        return self._privacy.apply(found, len(key_names), hashed) if self._privacy else found
 
     def _columns_of(self, schema: str, table: str) -> set[str]:
         names = self._fetch(
@@ -148,3 +155,39 @@ def _query(
         keys,
         sql.SQL(", ").join([one] * count),
     )
+
+
+class SourcePrivacy:
+    """The PII policy on values read from the source, as the processor applies it to the
+    stream: a hashed column comes back as its pseudonym, never in clear (a dropped column is
+    never asked for: the stream has no such column to complete)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._policy = CdcPolicy(settings)
+        self._pseudonymize: Pseudonymizer | None = None
+        if settings.processor.pseudonymization_key is not None:
+            self._pseudonymize = pseudonymizer(settings, "")
+
+    def hashed(self, schema: str, table: str, columns: Sequence[str]) -> list[str]:
+        """The columns to hash; SourceNotReadable when there is no key to hash them with."""
+        hashed = [c for c in columns if self._policy.action(schema, table, c) is Action.HASH]
+        if hashed and self._pseudonymize is None:
+            raise SourceNotReadable(
+                f"{schema}.{table}: {', '.join(hashed)} are hashed by the PII policy and this "
+                f"sink has no {KEY_SETTING} to complete them with"
+            )
+        return hashed
+
+    def apply(self, found: SourceRead, keys: int, hashed: list[str]) -> SourceRead:
+        """``found`` (rows of ``keys`` key values, then the columns) with ``hashed`` hashed."""
+        pseudonymize = self._pseudonymize
+        if not hashed or pseudonymize is None:
+            return found
+        at = {keys + i for i, c in enumerate(found.columns) if c in hashed}
+        rows = [
+            tuple(
+                pseudonymize(str(v)) if i in at and v is not None else v for i, v in enumerate(row)
+            )
+            for row in found.rows
+        ]
+        return SourceRead(found.columns, rows)

@@ -13,13 +13,14 @@ table's lock, so two sinks changing one mirror at once converge.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from functools import partial
 
 import psycopg
 from psycopg import sql
 
-from headwater.cdc_row import Change
+from headwater.cdc_row import MAX_IDENTIFIER_BYTES, MIRROR_PREFIX, Change
 from sinks.base import SchemaChange
 from sinks.cdc.column_types import ColumnType, common_type, holds, parse_type
 
@@ -41,17 +42,28 @@ class MirrorTable:
     @property
     def name(self) -> str:
         """The mirror's qualified name, as text (for logs, metrics and the truncations table)."""
-        return f"{self.schema}.src_{self.table}"
+        return f"{self.schema}.{MIRROR_PREFIX}{self.table}"
 
     @property
     def identifier(self) -> sql.Identifier:
         """The mirror table."""
-        return sql.Identifier(self.schema, f"src_{self.table}")
+        return sql.Identifier(self.schema, f"{MIRROR_PREFIX}{self.table}")
 
     @property
     def deleted(self) -> sql.Identifier:
         """Keys deleted at the source, with the LSN of the delete (guards replays)."""
-        return sql.Identifier(CONTROL_SCHEMA, f"deleted_{self.schema}__{self.table}")
+        return sql.Identifier(CONTROL_SCHEMA, self.deleted_table)
+
+    @property
+    def deleted_table(self) -> str:
+        """The deleted-keys table's name: ``deleted_<schema>__<table>``, or a digest of the
+        two when that is longer than PostgreSQL keeps (it would cut it short, and two long
+        names would share one table)."""
+        name = f"deleted_{self.schema}__{self.table}"
+        if len(name.encode()) <= MAX_IDENTIFIER_BYTES:
+            return name
+        digest = hashlib.sha256(f"{self.schema}\x00{self.table}".encode()).hexdigest()
+        return f"deleted_{digest[:32]}"
 
     @property
     def exists(self) -> bool:

@@ -1,6 +1,9 @@
 """The CleverTap normalizer: one exported event into an ``AppEvent`` on norm.app.events, in
 UTC, with a keyed hash of the user.
 
+It reads only the fields ``headwater.privacy.policy.CLEVERTAP_FIELDS`` lets it read (keep or
+hash); emails, phones, names and every other profile field or event property are dropped.
+
 ``clevertap`` is named by the source's entry in ``headwater.topology.API_SOURCES``; the
 processor runs it as the stage ``normalize_clevertap``.
 """
@@ -8,7 +11,6 @@ processor runs it as the stage ``normalize_clevertap``.
 from __future__ import annotations
 
 import hashlib
-import hmac
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -16,7 +18,9 @@ from zoneinfo import ZoneInfo
 
 from headwater.avro import SCHEMA_HEADER, schema_id
 from headwater.avro_binary import FlatRecordWriter
-from headwater.errors import ConfigurationError, RejectedRecord
+from headwater.errors import RejectedRecord
+from headwater.privacy.policy import Action, clevertap_field
+from headwater.privacy.pseudonyms import Pseudonymizer, pseudonymizer
 from headwater.raw import RawEnvelope, read_envelope, split_clevertap_key, to_micros
 from headwater.settings import Settings
 from headwater.topology import NORM_EVENTS
@@ -32,14 +36,11 @@ _HEADERS = [(SCHEMA_HEADER, schema_id(_SCHEMA))]
 _COLUMNS = NumericColumns(_RECORD)
 
 
-class Pseudonymizer:
-    """A keyed hash (HMAC-SHA256) of user identities: stable, not reversible without the key."""
+__all__ = ["Pseudonymizer", "clevertap", "clevertap_event", "to_output"]
 
-    def __init__(self, key: str) -> None:
-        self._key = key.encode()
 
-    def __call__(self, identity: str) -> str:
-        return hmac.new(self._key, identity.encode(), hashlib.sha256).hexdigest()
+def _kept(record: dict[str, Any], path: str) -> Any:
+    return clevertap_field(record, path, Action.KEEP)
 
 
 def _text(value: Any, what: str) -> str | None:
@@ -99,25 +100,24 @@ def clevertap_event(
     # The export's id is unique within an account; two apps can send identical events.
     event_id = hashlib.sha256(f"{envelope.account}|{export_id}".encode()).hexdigest()[:32]
     record = envelope.payload
-    profile = _object(record, "profile")
-    props = _object(record, "event_props")
+    _object(record, "profile")
+    _object(record, "event_props")
     if "ts" not in record:
         raise RejectedRecord("event has no ts")
-    who = _text(profile.get("identity"), "profile.identity") or _text(
-        profile.get("objectId"), "profile.objectId"
-    )
+    who = _text(clevertap_field(record, "profile.identity", Action.HASH), "profile.identity")
+    who = who or _text(clevertap_field(record, "profile.objectId", Action.HASH), "profile.objectId")
     return {
         "event_id": event_id,
         "account_id": envelope.account,
         "event_name": event_name,
         "occurred_at": _occurred_at(record["ts"], zone),
         "user_key": pseudonymize(who) if who else None,
-        "platform": _text(profile.get("platform"), "profile.platform"),
-        "utm_source": _text(props.get("utm_source"), "utm_source"),
-        "utm_campaign": _text(props.get("utm_campaign"), "utm_campaign"),
-        "campaign_id": _text(props.get("campaign_id"), "campaign_id"),
-        "amount": _amount(props.get("Amount")),
-        "currency": _text(props.get("Currency"), "Currency"),
+        "platform": _text(_kept(record, "profile.platform"), "profile.platform"),
+        "utm_source": _text(_kept(record, "event_props.utm_source"), "utm_source"),
+        "utm_campaign": _text(_kept(record, "event_props.utm_campaign"), "utm_campaign"),
+        "campaign_id": _text(_kept(record, "event_props.campaign_id"), "campaign_id"),
+        "amount": _amount(_kept(record, "event_props.Amount")),
+        "currency": _text(_kept(record, "event_props.Currency"), "Currency"),
         "fetched_at": envelope.fetched_at_us,
     }
 
@@ -134,13 +134,9 @@ def to_output(event: dict[str, Any]) -> Output:
 
 def clevertap(settings: Settings) -> Transform:
     """CleverTap events with user identities pseudonymized by the processor's key."""
-    key = settings.processor.pseudonymization_key
-    if key is None:
-        raise ConfigurationError(
-            "HEADWATER_PROCESSOR__PSEUDONYMIZATION_KEY",
-            "is required: user identities are hashed with it before leaving the processor",
-        )
-    pseudonymize = Pseudonymizer(key.get_secret_value())
+    pseudonymize = pseudonymizer(
+        settings, "user identities are hashed with it before leaving the processor"
+    )
     zone = ZoneInfo(settings.clevertap.timezone)
 
     def transform(_topic: str, record_key: bytes | None, value: bytes | None) -> list[Output]:

@@ -45,7 +45,9 @@ def _mirrors_equal(line: Pipeline, foreign: str) -> bool:
         ).fetchone()
         if not exists or exists[0] < len(TABLES):
             return False
-        return all(differences(warehouse, foreign, line.schema, t) == 0 for t in TABLES)
+        return all(
+            differences(warehouse, foreign, line.schema, t, line.policy) == 0 for t in TABLES
+        )
 
 
 def _restart_connect(settings: Settings, line: Pipeline) -> None:

@@ -32,7 +32,9 @@ def pipeline(settings: Settings, tmp_path: Path) -> Iterator[Pipeline]:
 
 def _mirrors_equal(line: Pipeline, foreign: str) -> bool:
     with psycopg.connect(line.warehouse_dsn) as warehouse:
-        return all(differences(warehouse, foreign, line.schema, t) == 0 for t in TABLES)
+        return all(
+            differences(warehouse, foreign, line.schema, t, line.policy) == 0 for t in TABLES
+        )
 
 
 def _mirror_types(line: Pipeline, table: str) -> dict[str, str]:

@@ -10,7 +10,6 @@ restatement, late CleverTap events, an order cancelled and one deleted.
 from __future__ import annotations
 
 import json
-import secrets
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -49,7 +48,6 @@ class KpiPipeline:
                 "HEADWATER_POLLER__BACKFILL_DAYS": str(BACKFILL_DAYS),
                 "HEADWATER_POLLER__STATE_TOPIC": f"e2e.poller_state.{tag}",
                 "HEADWATER_CLEVERTAP__EVENTS": json.dumps(["App Installed", "Sign Up", "Charged"]),
-                "HEADWATER_PROCESSOR__PSEUDONYMIZATION_KEY": secrets.token_hex(16),
             }
         )
         cdc.processor.env |= self.env

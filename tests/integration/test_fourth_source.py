@@ -39,7 +39,7 @@ from tests.support.toy_source.api import TOY_API
 
 WITH_TOY = (*API_SOURCES, TOY_EVENTS)
 LAST_DAY = date(2026, 11, 27)
-KEY = "toy-pseudonymization-key"
+KEY = "toy-pseudonymization-key-of-32-bytes"
 
 
 @pytest.fixture
@@ -132,7 +132,7 @@ def test_a_fourth_source_lands_in_the_warehouse(toy_settings: Settings) -> None:
             hashlib.sha256(f"toy|{account}|{event['id']}".encode()).hexdigest()[:32],
             event["name"],
             datetime.fromisoformat(str(event["at"])),
-            hmac.new(KEY.encode(), str(user).encode(), hashlib.sha256).hexdigest()
+            "k1:" + hmac.new(KEY.encode(), str(user).encode(), hashlib.sha256).hexdigest()
             if user
             else None,
             Decimal(str(event["amount"])) if "amount" in event else None,

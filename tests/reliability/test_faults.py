@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import secrets
 import signal
 import subprocess
 import sys
@@ -99,7 +98,6 @@ class FaultLine:
                 "HEADWATER_POLLER__BACKFILL_DAYS": str(BACKFILL_DAYS),
                 "HEADWATER_POLLER__STATE_TOPIC": f"faults.poller_state.{uuid.uuid4().hex[:6]}",
                 "HEADWATER_CLEVERTAP__EVENTS": json.dumps(list(EVENT_NAMES)),
-                "HEADWATER_PROCESSOR__PSEUDONYMIZATION_KEY": secrets.token_hex(16),
                 "HEADWATER_LOG__FORMAT": "text",
             }
         )
@@ -198,7 +196,10 @@ class FaultLine:
     def mirror_differences(self, foreign: str) -> int:
         try:
             with psycopg.connect(self.cdc.warehouse_dsn, autocommit=True) as warehouse:
-                counts = [differences(warehouse, foreign, self.cdc.schema, t) for t in TABLES]
+                counts = [
+                    differences(warehouse, foreign, self.cdc.schema, t, self.cdc.policy)
+                    for t in TABLES
+                ]
         except psycopg.errors.UndefinedTable:
             return -1
         return -1 if -1 in counts else sum(counts)

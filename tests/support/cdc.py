@@ -13,12 +13,14 @@ from pathlib import Path
 
 import psycopg
 from confluent_kafka import KafkaError, KafkaException
+from pydantic import SecretStr
 
 from connectors.debezium_postgres import signal_table
 from headwater.kafka.clients import make_admin
 from headwater.settings import CdcSettings, Settings
 from headwater.topology import norm_cdc_topic
 from sandbox.source_db import drop_schema, prepare_source
+from sandbox.source_db.mirrors import MirrorPolicy
 from tests.support.services import Service, headwater, kafka_env
 
 TABLES = ["customers", "orders"]
@@ -41,6 +43,7 @@ class Pipeline:
             | {
                 **kafka_env(settings.kafka),
                 "HEADWATER_CONNECT__URL": settings.connect.url,
+                "HEADWATER_CONNECT__SECRETS_DIR": str(settings.connect.secrets_dir),
                 "HEADWATER_SOURCE__DSN": self.source_dsn,
                 "HEADWATER_WAREHOUSE__DSN": self.warehouse_dsn,
                 "HEADWATER_CDC__TABLES": json.dumps([f"{self.schema}.{t}" for t in TABLES]),
@@ -50,6 +53,8 @@ class Pipeline:
                 "HEADWATER_CDC__USER": f"e2e_cdc_{tag}",
                 "HEADWATER_CDC__PASSWORD": secrets.token_urlsafe(16),
                 "HEADWATER_PROCESSOR__APP_ID": f"e2e-processor-{tag}",
+                # the customers' email and phone are hashed with it (docs/privacy.md)
+                "HEADWATER_PROCESSOR__PSEUDONYMIZATION_KEY": secrets.token_hex(32),
                 "HEADWATER_SINK__BATCH_SIZE": "2000",
                 "HEADWATER_SINK__BATCH_INTERVAL_S": "0.5",
                 "HEADWATER_SINK__CDC_TOPICS": rf"^norm\.cdc\.{self.schema}\..*",
@@ -57,6 +62,9 @@ class Pipeline:
             | (extra or {})
         )
         self.sink_group = f"e2e-sink-{tag}"
+        key = SecretStr(self.env["HEADWATER_PROCESSOR__PSEUDONYMIZATION_KEY"])
+        #: what the mirrors hold of the source: compare with this
+        self.policy = MirrorPolicy.of(Settings(processor={"pseudonymization_key": key}))
         self.cdc = CdcSettings(
             tables=[f"{self.schema}.{t}" for t in TABLES], slot_name=f"e2e_{tag}"
         )

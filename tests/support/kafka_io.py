@@ -69,3 +69,13 @@ def committed(settings: Settings, group: str, topic: str, partitions: int = 1) -
         return sum(max(tp.offset, 0) for tp in consumer.committed(parts, timeout=10))
     finally:
         consumer.close()
+
+
+def read_topic(settings: Settings, topic: str) -> list[Message]:
+    """Every record of every partition of the topic, up to the ends it has when called."""
+    consumer = make_consumer(settings.kafka, f"read-{uuid.uuid4().hex}")
+    try:
+        partitions = len(consumer.list_topics(topic, timeout=10).topics[topic].partitions)
+    finally:
+        consumer.close()
+    return read_all(settings, topic, partitions)

@@ -39,7 +39,7 @@ from tests.support.stage_run import NormalizerRun, read_record, run_normalizer
 SOURCE = api_source("clevertap")
 ACCOUNT = "W8R-BADINPUT"
 KOLKATA = ZoneInfo("Asia/Kolkata")
-PSEUDONYMIZATION_KEY = "badinput-key"
+PSEUDONYMIZATION_KEY = "badinput-key-of-at-least-32-bytes"
 FIRST = datetime(2026, 11, 1, 9, 30, 15, tzinfo=KOLKATA)
 GOOD_EVENTS = 60
 
@@ -176,10 +176,8 @@ def test_every_good_event_lands_with_its_values(landed: list[Message]) -> None:
         event_id = hashlib.sha256(f"{ACCOUNT}|{export_id(n)}".encode()).hexdigest()[:32]
         event = events[event_id.encode()]
         identity = f"user{n}@example.com".encode()
-        assert (
-            event["user_key"]
-            == hmac.new(PSEUDONYMIZATION_KEY.encode(), identity, hashlib.sha256).hexdigest()
-        )
+        digest = hmac.new(PSEUDONYMIZATION_KEY.encode(), identity, hashlib.sha256).hexdigest()
+        assert event["user_key"] == f"k1:{digest}"
         assert event["occurred_at"] == (FIRST + timedelta(minutes=7 * n)).astimezone(UTC)
         assert Decimal(event["amount"]) == Decimal(f"{n * 100 + 99}.{n % 100:02d}")
         assert (event["event_name"], event["currency"]) == ("Charged", "INR")

@@ -36,7 +36,7 @@ from tests.support.debezium import ORDER_FIELDS, envelope, order_row
 from tests.support.properties import JSON_VALUES, NUMBER_TEXT
 
 SETTINGS = Settings(  # type: ignore[call-arg]
-    processor={"app_id": "badinput-properties", "pseudonymization_key": SecretStr("k")},
+    processor={"app_id": "badinput-properties", "pseudonymization_key": SecretStr("k" * 32)},
     clevertap={"timezone": "Asia/Kolkata"},
 )
 FACEBOOK_ROW = {

@@ -12,6 +12,7 @@ import psycopg
 import pytest
 from pydantic import SecretStr
 
+from headwater.privacy.pseudonyms import Pseudonymizer
 from headwater.settings import DatabaseSettings, Settings
 from sinks.base import SinkRecord, WriteStats
 from sinks.cdc.mirror import MirrorWriter
@@ -444,3 +445,32 @@ def test_an_unreachable_source_is_waited_out_not_dead_lettered(
         _write(warehouse, writer, feed("u", after=order_row(1, notes=UNAVAILABLE), lsn=20))
     assert issubclass(SourceUnavailable, WAREHOUSE_OUTAGE)  # the runner waits it out
     assert _rows(warehouse, unique_name) == []
+
+
+def test_a_hashed_column_completed_from_the_source_lands_as_its_pseudonym(
+    settings: Settings,
+    warehouse: psycopg.Connection,
+    source: psycopg.Connection,
+    feed: CdcFeed,
+    unique_name: str,
+) -> None:
+    address = "Zoë Ångström, 12 MG Road"
+    source.execute(
+        f"INSERT INTO \"{unique_name}\".orders (id, status, notes) VALUES (7, 'paid', %s)",
+        (address,),
+    )
+    policy = settings.privacy.model_copy(
+        update={"cdc_columns": {f"{unique_name}.orders.notes": "hash"}}
+    )
+    key = "m" * 32
+    processor = settings.processor.model_copy(update={"pseudonymization_key": SecretStr(key)})
+    keyless = MirrorWriter(settings.model_copy(update={"privacy": policy}))
+    keyless.prepare(warehouse)
+    first_seen = feed("u", after=order_row(7, notes=UNAVAILABLE), lsn=20)
+    refused = _write(warehouse, keyless, first_seen)
+    assert [r.error for r in refused.rejects] == ["SourceNotReadable"]
+    assert "notes are hashed by the PII policy" in refused.rejects[0].reason
+    writer = MirrorWriter(settings.model_copy(update={"privacy": policy, "processor": processor}))
+    stats = _write(warehouse, writer, first_seen)
+    assert stats.rows_completed == 1
+    assert [row[3] for row in _rows(warehouse, unique_name)] == [Pseudonymizer(key, "k1")(address)]

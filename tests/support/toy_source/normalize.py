@@ -7,11 +7,12 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from headwater.errors import ConfigurationError, RejectedRecord
+from headwater.errors import RejectedRecord
+from headwater.privacy.pseudonyms import Pseudonymizer, pseudonymizer
 from headwater.raw import RawEnvelope, read_envelope, to_micros
 from headwater.settings import Settings
 from stream_processors.base import Transform
-from stream_processors.events.normalize import Pseudonymizer, to_output
+from stream_processors.events.normalize import to_output
 from stream_processors.output import Output
 
 
@@ -51,10 +52,7 @@ def app_event(envelope: RawEnvelope, pseudonymize: Pseudonymizer) -> dict[str, A
 
 def toy_events(settings: Settings) -> Transform:
     """The normalizer as the topology entry builds it: identities hashed with the key."""
-    key = settings.processor.pseudonymization_key
-    if key is None:
-        raise ConfigurationError("HEADWATER_PROCESSOR__PSEUDONYMIZATION_KEY", "is required")
-    pseudonymize = Pseudonymizer(key.get_secret_value())
+    pseudonymize = pseudonymizer(settings, "toy users are hashed with it")
 
     def transform(_topic: str, _key: bytes | None, value: bytes | None) -> list[Output]:
         return [to_output(app_event(read_envelope(value), pseudonymize))]

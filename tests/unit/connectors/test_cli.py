@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
+
+import pytest
 
 from tests.support.services import headwater_with
 from tests.unit.connectors.conftest import FakeConnect
 
 PASSWORD = "never-print-me-42"
+#: Where the commands write the connector's password file (a test's own folder).
+_secrets: list[Path] = []
+
+
+@pytest.fixture(autouse=True)
+def _secrets_dir(tmp_path: Path) -> None:
+    _secrets[:] = [tmp_path / "connect-secrets"]
 
 
 def _headwater(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -17,6 +27,7 @@ def _headwater(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[s
         env={
             "HEADWATER_SOURCE__DSN": "postgresql://admin:adminpw@127.0.0.1:5432/app",
             "HEADWATER_CDC__PASSWORD": PASSWORD,
+            "HEADWATER_CONNECT__SECRETS_DIR": str(_secrets[0]),
             "HEADWATER_LOG__FORMAT": "text",
         }
         | env,
@@ -32,6 +43,25 @@ def test_config_prints_the_rendered_config_with_the_password_masked() -> None:
     assert printed["config"]["database.password"] == "********"
     assert printed["config"]["database.dbname"] == "app"
     assert PASSWORD not in done.stdout + done.stderr
+    assert not _secrets[0].exists()  # printing the config writes nothing
+
+
+def test_validate_sends_a_provider_reference_and_writes_the_password_file(
+    fake_connect: FakeConnect,
+) -> None:
+    fake_connect.script(
+        "PUT",
+        "/connector-plugins/PostgresConnector/config/validate",
+        (200, {"error_count": 0, "configs": []}),
+    )
+    done = _headwater("connectors", "validate", env={"HEADWATER_CONNECT__URL": fake_connect.url})
+    assert done.returncode == 0, done.stderr
+    sent = fake_connect.requests[-1].body
+    assert sent["database.password"] == (f"${{dir:{_secrets[0]}:headwater-cdc.database.password}}")
+    assert PASSWORD not in json.dumps(sent)
+    password_file = _secrets[0] / "headwater-cdc.database.password"
+    assert password_file.read_text() == PASSWORD
+    assert password_file.stat().st_mode & 0o077 == 0
 
 
 def test_validate_prints_each_invalid_field_and_fails(fake_connect: FakeConnect) -> None:
@@ -57,7 +87,7 @@ def test_validate_prints_each_invalid_field_and_fails(fake_connect: FakeConnect)
     assert PASSWORD not in done.stdout + done.stderr
     sent = fake_connect.requests[0].body
     assert sent["name"] == "headwater-cdc"
-    assert sent["database.password"] == PASSWORD  # Connect needs it; we never print it
+    assert sent["database.password"].startswith("${dir:")  # Connect reads the file
 
 
 def test_validate_says_when_the_config_is_valid(fake_connect: FakeConnect) -> None:

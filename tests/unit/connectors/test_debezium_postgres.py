@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
@@ -23,12 +24,19 @@ from connectors.debezium_postgres import (
     source_address,
 )
 from headwater.errors import ConfigurationError
-from headwater.settings import CdcSettings, DatabaseSettings, KafkaSettings, Settings
+from headwater.settings import (
+    CdcSettings,
+    ConnectSettings,
+    DatabaseSettings,
+    KafkaSettings,
+    Settings,
+)
 from sandbox.source_db.schema import COLUMNS
 from stream_processors.cdc.columns import _SQL_TYPES, sql_type
 from tests.support.debezium import SOURCE_TYPES, column_schema, propagates
 
 PASSWORD = "pa55-w0rd-!"
+SECRETS = Path("/run/secrets/connect")
 
 
 def _settings(
@@ -41,6 +49,7 @@ def _settings(
     return Settings(
         source=DatabaseSettings(dsn=SecretStr(dsn)),
         kafka=KafkaSettings(replication_factor=3),
+        connect=ConnectSettings(secrets_dir=SECRETS),
         cdc=CdcSettings(**fields),
     )
 
@@ -54,7 +63,7 @@ def test_every_key_of_the_rendered_config() -> None:
         "database.hostname": "db.internal",
         "database.port": "6543",
         "database.user": "headwater_cdc",
-        "database.password": PASSWORD,
+        "database.password": "${dir:/run/secrets/connect:headwater-cdc.database.password}",
         "database.dbname": "app",
         "topic.prefix": "cdc.app",
         "table.include.list": r"public\.customers,sales\.orders",
@@ -92,6 +101,10 @@ def test_every_key_of_the_rendered_config() -> None:
         "topic.creation.default.partitions": "3",
         "topic.creation.default.cleanup.policy": "delete",
         "topic.creation.default.retention.ms": str(TOPIC_RETENTION_MS),
+        # the customers' topic holds personal data: a short retention (docs/privacy.md)
+        "topic.creation.groups": "personal",
+        "topic.creation.personal.include": r"cdc\.app\.public\.customers",
+        "topic.creation.personal.retention.ms": str(72 * 3600 * 1000),
     }
     assert all(isinstance(value, str) for value in config.values())
 

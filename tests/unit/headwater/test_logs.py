@@ -3,7 +3,7 @@ import logging
 
 import pytest
 
-from headwater.logs import JsonFormatter, SecretScrubber, TextFormatter
+from headwater.logs import JsonFormatter, SecretScrubber, TextFormatter, mask_url_credentials
 
 
 def _record(message: str, **extra: object) -> logging.LogRecord:
@@ -50,3 +50,32 @@ def test_exceptions_are_logged_and_scrubbed() -> None:
     parsed = json.loads(JsonFormatter(scrub).format(record))
     assert "RuntimeError" in parsed["exc"]
     assert "top-secret-value" not in parsed["exc"]
+
+
+def test_url_passwords_are_masked_and_the_rest_of_the_url_kept() -> None:
+    text = 'x "postgresql://loader:pa55@db:5432/wh" and https://user:tok%40en@api.example/v1'
+    assert mask_url_credentials(text) == (
+        'x "postgresql://loader:***@db:5432/wh" and https://user:***@api.example/v1'
+    )
+    assert mask_url_credentials("http://127.0.0.1:18083/connectors") == (
+        "http://127.0.0.1:18083/connectors"
+    )
+
+
+def test_a_secret_json_would_escape_is_scrubbed_from_message_extras_and_exception() -> None:
+    secret = 'se"cr\\et-value'
+    scrub = SecretScrubber([secret])
+    try:
+        raise RuntimeError(f"failed with {secret}")
+    except RuntimeError:
+        import sys
+
+        record = _record(f"msg {secret}", detail=f"extra {secret}", count=3)
+        record.exc_info = sys.exc_info()
+    line = JsonFormatter(scrub).format(record)
+    parsed = json.loads(line)
+    assert secret not in line
+    assert parsed["msg"] == "msg ***"
+    assert parsed["detail"] == "extra ***"
+    assert parsed["count"] == 3
+    assert "***" in parsed["exc"]

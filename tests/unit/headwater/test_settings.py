@@ -142,7 +142,10 @@ def test_mutual_tls_needs_certificate_and_key(
 
 def test_client_config_passes_other_librdkafka_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HEADWATER_KAFKA__CLIENT_CONFIG", '{"socket.keepalive.enable": "true"}')
-    assert load_settings().kafka.client_config == {"socket.keepalive.enable": "true"}
+    config = load_settings().kafka.client_config
+    assert {key: value.get_secret_value() for key, value in config.items()} == {
+        "socket.keepalive.enable": "true"
+    }
 
 
 @pytest.mark.parametrize(

@@ -91,3 +91,26 @@ def test_missing_maven(tmp_path: Path) -> None:
     }
     line = _one_line_error(_headwater("stack", "up", env=env), "HEADWATER_STACK__MAVEN")
     assert "apt-get install maven" in line
+
+
+def test_a_short_pseudonymisation_key_is_refused_at_start() -> None:
+    done = _headwater(
+        "forget", "--identity", "301", env={"HEADWATER_PROCESSOR__PSEUDONYMIZATION_KEY": "short"}
+    )
+    line = _one_line_error(done, "HEADWATER_PROCESSOR__PSEUDONYMIZATION_KEY")
+    assert "shorter than 32 bytes" in line
+    assert "short" not in line.replace("shorter", "")  # the key itself is not printed
+
+
+def test_forget_without_a_key_says_which_setting() -> None:
+    done = _headwater("forget", "--email", "a@example.com", env={})
+    _one_line_error(done, "HEADWATER_PROCESSOR__PSEUDONYMIZATION_KEY")
+
+
+def test_forget_takes_exactly_one_of_email_and_identity() -> None:
+    for args in ([], ["--email", "a@example.com", "--identity", "301"]):
+        done = _headwater(
+            "forget", *args, env={"HEADWATER_PROCESSOR__PSEUDONYMIZATION_KEY": "k" * 32}
+        )
+        assert done.returncode == 2, done.stderr
+        assert "exactly one of --email and --identity" in done.stderr

@@ -19,7 +19,7 @@ def test_security_settings_reach_the_client_config(tmp_path: Path) -> None:
         sasl_username="loader",
         sasl_password=SecretStr("pw"),
         ssl_ca_location=ca,
-        client_config={"socket.keepalive.enable": "true"},
+        client_config={"socket.keepalive.enable": SecretStr("true")},
     )
     config = base_config(settings)
     assert config["bootstrap.servers"] == "b:9096"

@@ -7,11 +7,14 @@ import pytest
 
 from headwater.avro import record_reader
 from headwater.errors import RejectedRecord
+from headwater.privacy.pseudonyms import Pseudonymizer
 from headwater.raw import clevertap_key, read_envelope
 from producers.clevertap.models import event_id
-from stream_processors.events.normalize import Pseudonymizer, clevertap_event, to_output
+from stream_processors.events.normalize import clevertap_event, to_output
 
 KOLKATA = ZoneInfo("Asia/Kolkata")
+KEY = "k" * 32
+PSEUDONYMIZE = Pseudonymizer(KEY, "k1")
 RECORD = {
     "profile": {
         "identity": "301",
@@ -46,7 +49,7 @@ def _envelope(record: dict[str, object]) -> bytes:
 
 def _event(record: dict[str, object], key: bytes | None = None) -> dict[str, object]:
     key = key or clevertap_key("Charged", event_id("Charged", record)).encode()
-    return clevertap_event(key, read_envelope(_envelope(record)), Pseudonymizer("k1"), KOLKATA)
+    return clevertap_event(key, read_envelope(_envelope(record)), PSEUDONYMIZE, KOLKATA)
 
 
 def test_event_is_typed_attributed_and_in_utc() -> None:
@@ -69,13 +72,13 @@ def test_no_raw_identity_leaves_the_processor() -> None:
     for raw in ("301", "c301@example.com", "+919420911339", "__a21"):
         assert raw not in text.replace("16460.82", "")
     decoded = record_reader("norm/app_event")(output.value, output.headers)
-    assert decoded["user_key"] == Pseudonymizer("k1")("301")
-    assert decoded["user_key"] != Pseudonymizer("k2")("301")
+    assert decoded["user_key"] == PSEUDONYMIZE("301")
+    assert decoded["user_key"] != Pseudonymizer("j" * 32, "k1")("301")
 
 
 def test_anonymous_users_are_keyed_by_object_id() -> None:
     anonymous = {**RECORD, "profile": {"objectId": "__a21", "platform": "iOS"}}
-    assert _event(anonymous)["user_key"] == Pseudonymizer("k1")("__a21")
+    assert _event(anonymous)["user_key"] == PSEUDONYMIZE("__a21")
 
 
 @pytest.mark.parametrize(
@@ -92,3 +95,38 @@ def test_bad_events_are_rejected_with_a_reason(
 ) -> None:
     with pytest.raises(RejectedRecord, match=reason):
         _event(record, key)
+
+
+def test_personal_fields_and_undeclared_properties_are_dropped() -> None:
+    record = {
+        **RECORD,
+        "profile": {**RECORD["profile"], "name": "Asha Rao"},  # type: ignore[dict-item]
+        "event_props": {**RECORD["event_props"], "Delivery Address": "12 MG Road"},  # type: ignore[dict-item]
+    }
+    output = to_output(_event(record))
+    assert output.value is not None
+    for personal in (b"Asha Rao", b"12 MG Road", b"c301@example.com", b"+919420911339"):
+        assert personal not in output.value
+
+
+def test_after_a_rotation_new_events_carry_the_new_key_id_and_old_ones_stay_recognisable() -> None:
+    from pydantic import SecretStr
+
+    from headwater.privacy.pseudonyms import key_id_of
+    from headwater.settings import Settings
+    from stream_processors.events.normalize import clevertap
+
+    def user_key(key: str, key_id: str) -> str:
+        settings = Settings(
+            processor={"pseudonymization_key": SecretStr(key), "pseudonymization_key_id": key_id}
+        )
+        raw_key = clevertap_key("Charged", event_id("Charged", RECORD)).encode()
+        [output] = clevertap(settings)("raw.clevertap.events", raw_key, _envelope(RECORD))
+        assert output.value is not None
+        return str(record_reader("norm/app_event")(output.value, output.headers)["user_key"])
+
+    before = user_key("a" * 32, "k1")
+    after = user_key("b" * 32, "k2")
+    assert (key_id_of(before), key_id_of(after)) == ("k1", "k2")
+    assert before.split(":")[1] != after.split(":")[1]  # a new pseudonym, not a relabelled one
+    assert before == Pseudonymizer("a" * 32, "k1")("301")  # the old key still finds the old one
