@@ -53,10 +53,12 @@ Resource = Literal["topic", "group"]
 Pattern = Literal["literal", "prefixed"]
 
 READ: Final = ("READ", "DESCRIBE")
+#: who creates a topic keeps its policy (a raw topic's retention) as the settings say
+_OWN: Final = ("DESCRIBE", "CREATE", "DESCRIBE_CONFIGS", "ALTER_CONFIGS")
 #: a service that may create the topics it reads (so it can start before their writer)
-READ_CREATE: Final = ("READ", "DESCRIBE", "CREATE", "DESCRIBE_CONFIGS")
-WRITE: Final = ("WRITE", "DESCRIBE", "CREATE", "DESCRIBE_CONFIGS")
-READ_WRITE: Final = ("READ", "WRITE", "DESCRIBE", "CREATE", "DESCRIBE_CONFIGS")
+READ_CREATE: Final = ("READ", *_OWN)
+WRITE: Final = ("WRITE", *_OWN)
+READ_WRITE: Final = ("READ", "WRITE", *_OWN)
 GROUP: Final = ("READ", "DESCRIBE")
 
 _RESOURCE_TYPES: Final = {"topic": ResourceType.TOPIC, "group": ResourceType.GROUP}
