@@ -15,7 +15,15 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     NestedSecretsSettingsSource,
@@ -43,21 +51,75 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+#: librdkafka settings the typed Kafka settings own, or that would turn verification off
+_OWNED_CLIENT_KEYS = {
+    "bootstrap.servers": "BOOTSTRAP_SERVERS",
+    "client.id": "CLIENT_ID",
+    "security.protocol": "SECURITY_PROTOCOL",
+    "sasl.mechanism": "SASL_MECHANISM",
+    "sasl.mechanisms": "SASL_MECHANISM",
+    "sasl.username": "SASL_USERNAME",
+    "sasl.password": "SASL_PASSWORD",
+    "ssl.ca.location": "SSL_CA_LOCATION",
+    "ssl.certificate.location": "SSL_CERTIFICATE_LOCATION",
+    "ssl.key.location": "SSL_KEY_LOCATION",
+    "ssl.key.password": "SSL_KEY_PASSWORD",
+}
+_VERIFICATION_KEYS = (
+    "ssl.endpoint.identification.algorithm",
+    "enable.ssl.certificate.verification",
+)
+
+#: security protocols whose traffic is not encrypted (local development only)
+UNENCRYPTED_PROTOCOLS = frozenset({"PLAINTEXT", "SASL_PLAINTEXT"})
+
+
+def _readable_file(value: Path | None) -> Path | None:
+    if value is not None and not (value.is_file() and os.access(value, os.R_OK)):
+        raise ValueError(f"{str(value)!r} is not a readable file")
+    return value
+
+
 class KafkaSettings(_Section):
-    """How to reach Kafka and the defaults for topics we create."""
+    """How to reach Kafka, how to prove who we are, and the defaults for topics we create.
+
+    Traffic is encrypted and the broker verified unless ``security_protocol`` says
+    otherwise: ``PLAINTEXT`` is for the local stack's loopback listener only, and every
+    service warns once when it uses it.
+    """
 
     bootstrap_servers: str = Field(
         default="127.0.0.1:19092", description="Kafka brokers, comma-separated host:port"
     )
     client_id: str = Field(default="headwater", description="client.id sent to Kafka")
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
-        default="PLAINTEXT", description="Kafka security.protocol"
+        default="SSL",
+        description="Kafka security.protocol; PLAINTEXT only for local development "
+        "(`headwater stack env` sets it)",
     )
-    sasl_mechanism: str | None = Field(
-        default=None, description="Kafka sasl.mechanism (e.g. SCRAM-SHA-512)"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
+        default=None, description="Kafka sasl.mechanism (SCRAM-SHA-512 on the stack)"
     )
     sasl_username: str | None = Field(default=None, description="Kafka SASL user")
     sasl_password: SecretStr | None = Field(default=None, description="Kafka SASL password")
+    ssl_ca_location: Path | None = Field(
+        default=None, description="PEM file of the CAs that sign the brokers (default: system's)"
+    )
+    ssl_certificate_location: Path | None = Field(
+        default=None, description="PEM client certificate, for mutual TLS"
+    )
+    ssl_key_location: Path | None = Field(
+        default=None, description="PEM private key of the client certificate"
+    )
+    ssl_key_password: SecretStr | None = Field(
+        default=None, description="password of an encrypted client key"
+    )
+    client_config: dict[str, SecretStr] = Field(
+        default={},
+        description="JSON map of further librdkafka settings for the confluent-kafka clients "
+        '(e.g. {"socket.keepalive.enable": "true"}); not the ones set above; values hidden, '
+        "as they may hold a keystore or OAuth secret",
+    )
     default_partitions: int = Field(
         default=3, ge=1, description="partitions of topics Headwater creates"
     )
@@ -81,6 +143,46 @@ class KafkaSettings(_Section):
         for server in servers:
             _check_host_port(server)
         return ",".join(servers)
+
+    @field_validator("ssl_ca_location", "ssl_certificate_location", "ssl_key_location")
+    @classmethod
+    def _names_readable_file(cls, value: Path | None) -> Path | None:
+        return _readable_file(value)
+
+    @field_validator("client_config")
+    @classmethod
+    def _not_owned(cls, config: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        for key in config:
+            if key in _OWNED_CLIENT_KEYS:
+                setting = f"{ENV_PREFIX}KAFKA{NESTED_DELIMITER}{_OWNED_CLIENT_KEYS[key]}"
+                raise ValueError(f"{key!r} is set by {setting}, not here")
+            if key in _VERIFICATION_KEYS:
+                raise ValueError(f"{key!r} may not be changed: the broker is always verified")
+        return config
+
+    @model_validator(mode="after")
+    def _complete(self) -> KafkaSettings:
+        prefix = f"{ENV_PREFIX}KAFKA{NESTED_DELIMITER}"
+        if self.security_protocol.startswith("SASL_"):
+            needed = {
+                "SASL_MECHANISM": self.sasl_mechanism,
+                "SASL_USERNAME": self.sasl_username,
+                "SASL_PASSWORD": self.sasl_password,
+            }
+            missing = [prefix + name for name, value in needed.items() if not value]
+            if missing:
+                raise ValueError(f"{self.security_protocol} needs {', '.join(missing)}")
+        if (self.ssl_certificate_location is None) != (self.ssl_key_location is None):
+            raise ValueError(
+                f"mutual TLS needs both {prefix}SSL_CERTIFICATE_LOCATION and "
+                f"{prefix}SSL_KEY_LOCATION"
+            )
+        return self
+
+    @property
+    def encrypted(self) -> bool:
+        """Whether the traffic to the brokers is TLS."""
+        return self.security_protocol not in UNENCRYPTED_PROTOCOLS
 
 
 class ConnectSettings(_Section):
@@ -446,6 +548,9 @@ class StackSettings(_Section):
     kafka_port: int = Field(default=19092, ge=1, le=65535, description="Kafka client listener")
     kafka_controller_port: int = Field(
         default=19093, ge=1, le=65535, description="KRaft controller listener"
+    )
+    kafka_tls_port: int = Field(
+        default=19094, ge=1, le=65535, description="Kafka SASL_SSL listener (SCRAM-SHA-512, ACLs)"
     )
     connect_port: int = Field(default=18083, ge=1, le=65535, description="Kafka Connect REST")
     postgres_port: int = Field(

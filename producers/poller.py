@@ -14,7 +14,7 @@ from typing import Any
 from confluent_kafka import KafkaError, KafkaException, Producer
 
 from headwater.errors import HeadwaterError, is_transient
-from headwater.kafka.clients import make_admin, make_producer
+from headwater.kafka.clients import START_CHECK_S, check_reachable, make_admin, make_producer
 from headwater.kafka.delivery import DeliveryTracker, KafkaUnavailable
 from headwater.kafka.topics import TopicSpec, ensure_topics
 from headwater.privacy.retention import api_raw_config
@@ -111,6 +111,7 @@ class Poller:
 
     def prepare(self) -> None:
         """Create the raw and state topics and read the cursors back."""
+        check_reachable(self.settings.kafka, START_CHECK_S)  # a refused login or CA is named here
         replication = self.settings.kafka.replication_factor
         specs = [
             TopicSpec(

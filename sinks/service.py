@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 
 from headwater.http import HealthServer
-from headwater.kafka.clients import kafka_reachable, make_admin
+from headwater.kafka.clients import START_CHECK_S, check_reachable, kafka_reachable, make_admin
 from headwater.kafka.topics import TopicSpec, ensure_topics
 from headwater.lifecycle import stop_on_signals
 from headwater.readiness import database_reachable
@@ -26,6 +26,7 @@ def serve(
     from_beginning: bool = False,
 ) -> None:
     """Run the sink until SIGTERM or SIGINT: then finish the batch, commit and exit."""
+    check_reachable(settings.kafka, START_CHECK_S)  # a refused login or CA is named here
     ensure_topics(
         make_admin(settings.kafka),
         [TopicSpec(DLQ_TOPIC, 1, settings.kafka.replication_factor, {"cleanup.policy": "delete"})],

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import faust
 
-from headwater.settings import Settings
+from headwater.kafka.security import ssl_context, warn_if_unencrypted
+from headwater.settings import KafkaSettings, Settings
 from headwater.topology import API_SOURCES, ApiSource, load
 from stream_processors.base import NORMALIZE, Stage, Transform, TransformStage
 from stream_processors.cdc import stage as cdc_stage
@@ -51,6 +52,21 @@ def processor_stages(settings: Settings, sources: Iterable[ApiSource] = API_SOUR
     ]
 
 
+def broker_credentials(kafka: KafkaSettings) -> faust.types.auth.CredentialsT | None:
+    """The Faust (aiokafka) form of the Kafka security settings, TLS verified as elsewhere."""
+    warn_if_unencrypted(kafka)
+    context = ssl_context(kafka) if kafka.encrypted else None
+    if kafka.security_protocol.startswith("SASL_"):
+        password = kafka.sasl_password
+        return faust.SASLCredentials(
+            username=kafka.sasl_username,
+            password=password.get_secret_value() if password is not None else None,
+            mechanism=kafka.sasl_mechanism,
+            ssl_context=context,
+        )
+    return faust.SSLCredentials(context) if context is not None else None
+
+
 def build_app(
     settings: Settings, runner: BatchRunner | None = None
 ) -> tuple[faust.App, BatchService]:
@@ -61,6 +77,7 @@ def build_app(
         app_id,
         datadir=str(Path(tempfile.gettempdir()) / f"{app_id}-data"),  # not the working dir
         broker=brokers,
+        broker_credentials=broker_credentials(settings.kafka),
         store="memory://",
         topic_partitions=settings.processor.partitions,
         topic_replication_factor=settings.kafka.replication_factor,

@@ -8,7 +8,7 @@ import faust
 
 from headwater.errors import DependencyUnavailable
 from headwater.http import HealthServer
-from headwater.kafka.clients import kafka_reachable, make_admin
+from headwater.kafka.clients import START_CHECK_S, check_reachable, kafka_reachable, make_admin
 from headwater.kafka.topics import ensure_topics
 from headwater.settings import Settings
 from stream_processors.app import build_app
@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 def run(settings: Settings) -> None:
     """Create the topics, serve health and metrics, and run the worker until SIGTERM."""
+    check_reachable(settings.kafka, START_CHECK_S)  # a refused login or CA is named here
     created = ensure_topics(make_admin(settings.kafka), processor_topics(settings))
     if created:
         log.info("created topics", extra={"topics": created})

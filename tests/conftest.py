@@ -21,7 +21,7 @@ import pytest
 
 from control.stack.base import State
 from control.stack.launcher import Stack
-from headwater.settings import Settings, load_settings
+from headwater.settings import KafkaSettings, Settings, load_settings
 
 T = TypeVar("T")
 
@@ -60,7 +60,7 @@ REQUIRED = ("HEADWATER_KAFKA__BOOTSTRAP_SERVERS", "HEADWATER_CONNECT__URL", "HEA
 
 @contextmanager
 def _native_stack(settings: Settings) -> Iterator[dict[str, str]]:
-    stack = Stack(settings.stack)
+    stack = Stack(settings.stack, pipeline=settings)
     already_up = all(status.state is State.UP for status in stack.status())
     stack.up()
     try:
@@ -107,3 +107,29 @@ def own_connect(settings: Settings, tmp_path_factory: pytest.TempPathFactory) ->
 
     with private_connect(settings, tmp_path_factory.mktemp("connect")) as worker:
         yield worker
+
+
+KAFKA_PREFIX = "HEADWATER_KAFKA__"
+
+
+def secure_kafka_env(principal: str) -> dict[str, str]:
+    """The HEADWATER_KAFKA__* settings of the stack's SASL_SSL listener (TLS verified, SCRAM)
+    as ``principal``: ``admin`` is a super user, the service principals (``poller``,
+    ``processor``, ``sink``, ``connect``) have only their ACLs."""
+    environment = Stack(load_settings().stack).secure_environment(principal)
+    return {key: value for key, value in environment.items() if key.startswith(KAFKA_PREFIX)}
+
+
+@pytest.fixture(scope="session")
+def secure_kafka(stack_env: dict[str, str]) -> Callable[[str], KafkaSettings]:
+    """Kafka settings for the stack's SASL_SSL listener as a principal (see secure_kafka_env)."""
+
+    def as_principal(principal: str) -> KafkaSettings:
+        return KafkaSettings.model_validate(
+            {
+                key.removeprefix(KAFKA_PREFIX).lower(): value
+                for key, value in secure_kafka_env(principal).items()
+            }
+        )
+
+    return as_principal

@@ -13,6 +13,7 @@ from control.cli.context import pass_settings
 from control.cli.demo import demo
 from control.cli.dlq import dlq_group
 from control.cli.forget import forget
+from control.cli.kafka import kafka
 from control.cli.poll import backfill, poll
 from control.cli.replay import replay
 from control.cli.run import run
@@ -63,6 +64,7 @@ for command in (
     demo,
     dlq_group,
     replay,
+    kafka,
     forget,
 ):
     cli.add_command(command)

@@ -9,6 +9,7 @@ import click
 
 from control.cli.context import pass_settings
 from control.stack.base import State
+from control.stack.kafka_users import ADMIN, PRINCIPALS
 from control.stack.launcher import ComponentStatus, Stack
 from headwater.settings import Settings
 
@@ -28,7 +29,7 @@ def stack() -> None:
 def up(settings: Settings) -> None:
     """Start the stack (idempotent; repairs a half-started stack) and wait until it answers."""
     started = time.monotonic()
-    launcher = Stack(settings.stack, say=lambda line: click.echo(line, err=True))
+    launcher = Stack(settings.stack, say=lambda line: click.echo(line, err=True), pipeline=settings)
     statuses = launcher.up()
     click.echo(f"stack up in {time.monotonic() - started:.1f}s (state in {launcher.state_dir})")
     _print_table(statuses)
@@ -56,7 +57,22 @@ def status(settings: Settings) -> None:
 
 
 @stack.command()
+@click.option(
+    "--secure",
+    is_flag=True,
+    help="The SASL_SSL listener (TLS, SCRAM, ACLs) instead of the loopback PLAINTEXT one; "
+    "prints the principal's password.",
+)
+@click.option(
+    "--principal",
+    type=click.Choice(PRINCIPALS),
+    default=ADMIN,
+    show_default=True,
+    help="Whose credentials --secure prints (admin is a super user).",
+)
 @pass_settings
-def env(settings: Settings) -> None:
+def env(settings: Settings, secure: bool, principal: str) -> None:
     """Print the settings a shell or a test needs: eval "$(headwater stack env)"."""
-    click.echo(Stack(settings.stack).export_lines(), nl=False)
+    launcher = Stack(settings.stack, pipeline=settings)
+    environment = launcher.secure_environment(principal) if secure else None
+    click.echo(launcher.export_lines(environment), nl=False)

@@ -124,7 +124,7 @@ def _prepare_environment(options: DemoOptions, out: TextIO) -> Settings:
     """Bring the stack up, and set what the demo needs and the user did not."""
     settings = load_settings()
     _say(out, "starting the local stack (Kafka, Connect + Debezium, PostgreSQL, Prometheus)")
-    stack = Stack(settings.stack, say=lambda line: _say(out, f"  {line}"))
+    stack = Stack(settings.stack, say=lambda line: _say(out, f"  {line}"), pipeline=settings)
     for status in stack.up():
         _say(out, f"  {status.name:<11} {status.state.value:<9} {status.endpoint}")
     for name, value in stack.environment().items():

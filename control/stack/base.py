@@ -54,6 +54,11 @@ class Component(ABC):
     def prepare(self) -> None:  # noqa: B027 - optional hook
         """Install, fetch or initialise what starting needs; idempotent."""
 
+    def outdated(self) -> bool:
+        """Whether its configuration file differs from the one :meth:`prepare` would write
+        (a stack made by an older Headwater), so a running process must restart."""
+        return False
+
     @abstractmethod
     def running(self) -> bool:
         """Whether a process this stack started is alive."""

@@ -11,11 +11,12 @@ from pathlib import Path
 
 from control.stack.base import Component, StackError, State
 from control.stack.kafka import Jars, KafkaBroker, KafkaConnect
+from control.stack.kafka_users import ADMIN, MECHANISM
 from control.stack.postgres import PostgresCluster
 from control.stack.prometheus import PrometheusServer
 from control.stack.tls import StackTls
 from control.stack.toolchain import check_java
-from headwater.settings import StackSettings
+from headwater.settings import Settings, StackSettings
 
 
 @dataclass(frozen=True)
@@ -30,14 +31,21 @@ class ComponentStatus:
 class Stack:
     """Kafka, Kafka Connect + Debezium, PostgreSQL and Prometheus, owned by one state folder."""
 
-    def __init__(self, settings: StackSettings, say: Callable[[str], None] = print) -> None:
+    def __init__(
+        self,
+        settings: StackSettings,
+        say: Callable[[str], None] = print,
+        pipeline: Settings | None = None,
+    ) -> None:
         self.settings = settings
         self.say = say
+        #: the pipeline's settings, whose topic and group names the services' ACLs follow
+        self.pipeline = pipeline or Settings(stack=settings)
         self.tls = StackTls(settings.state_dir.resolve() / "tls")
         self.jars = Jars(settings)
         self.postgres = PostgresCluster(settings)
-        self.kafka = KafkaBroker(settings, self.jars)
-        self.connect = KafkaConnect(settings, self.jars)
+        self.kafka = KafkaBroker(settings, self.jars, self.tls)
+        self.connect = KafkaConnect(settings, self.jars, self.kafka)
         self.prometheus = PrometheusServer(settings)
         self.timings: dict[str, float] = {}
 
@@ -67,6 +75,8 @@ class Stack:
             self._bring_up(component, wait=component is not self.connect)
             if component is self.postgres:
                 self.postgres.create_databases()
+            if component is self.kafka:
+                self.kafka.secure(self.pipeline)
         with self._timed("connect ready"):
             self._wait_ready(self.connect)
         return self.status()
@@ -74,6 +84,10 @@ class Stack:
     def _bring_up(self, component: Component, wait: bool) -> None:
         with self._timed(component.name):
             state = component.state()
+            if state is not State.DOWN and component.outdated():
+                self.say(f"{component.name} runs an older configuration: restarting it")
+                component.stop()
+                state = State.DOWN
             if state is State.STARTING and not self._becomes_ready(component, 30.0):
                 self.say(f"{component.name} is running but not answering: restarting it")
                 component.stop()
@@ -126,6 +140,8 @@ class Stack:
         """The HEADWATER_* settings a shell or a test needs to use this stack."""
         return {
             "HEADWATER_KAFKA__BOOTSTRAP_SERVERS": self.kafka.endpoint,
+            # the loopback listener: unencrypted, unauthenticated, local development only
+            "HEADWATER_KAFKA__SECURITY_PROTOCOL": "PLAINTEXT",
             "HEADWATER_CONNECT__URL": self.connect.endpoint,
             "HEADWATER_CONNECT__SECRETS_DIR": str(self.connect.secrets),
             "HEADWATER_SOURCE__DSN": self.postgres.dsn("app"),
@@ -133,8 +149,20 @@ class Stack:
             "HEADWATER_PROMETHEUS__URL": self.prometheus.endpoint,
         }
 
-    def export_lines(self) -> str:
+    def secure_environment(self, principal: str = ADMIN) -> dict[str, str]:
+        """:meth:`environment` on the SASL_SSL listener as ``principal`` (its password!)."""
+        return self.environment() | {
+            "HEADWATER_KAFKA__BOOTSTRAP_SERVERS": self.kafka.tls_endpoint,
+            "HEADWATER_KAFKA__SECURITY_PROTOCOL": "SASL_SSL",
+            "HEADWATER_KAFKA__SASL_MECHANISM": MECHANISM,
+            "HEADWATER_KAFKA__SASL_USERNAME": principal,
+            "HEADWATER_KAFKA__SASL_PASSWORD": self.kafka.users.password(principal),
+            "HEADWATER_KAFKA__SSL_CA_LOCATION": str(self.tls.ca_cert),
+        }
+
+    def export_lines(self, environment: dict[str, str] | None = None) -> str:
         """``export`` lines for ``eval "$(headwater stack env)"``."""
         return "".join(
-            f"export {key}={shlex.quote(value)}\n" for key, value in self.environment().items()
+            f"export {key}={shlex.quote(value)}\n"
+            for key, value in (environment or self.environment()).items()
         )

@@ -8,23 +8,28 @@ from confluent_kafka import Consumer, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient
 
 from headwater.errors import DependencyUnavailable
+from headwater.kafka.security import (
+    REFUSALS,
+    KafkaRefused,
+    RefusalWitness,
+    security_config,
+    warn_if_unencrypted,
+)
 from headwater.settings import KafkaSettings
 
 
 def base_config(settings: KafkaSettings) -> dict[str, Any]:
-    """Connection and security settings shared by producers, consumers and admin clients."""
-    config: dict[str, Any] = {
-        "bootstrap.servers": settings.bootstrap_servers,
-        "client.id": settings.client_id,
-        "security.protocol": settings.security_protocol,
-    }
-    if settings.sasl_mechanism:
-        config["sasl.mechanism"] = settings.sasl_mechanism
-    if settings.sasl_username:
-        config["sasl.username"] = settings.sasl_username
-    if settings.sasl_password:
-        config["sasl.password"] = settings.sasl_password.get_secret_value()
-    return config
+    """Connection and security settings shared by producers, consumers and admin clients.
+
+    The operator's ``client_config`` passthrough comes first, so nothing it says can undo
+    the typed settings (the settings refuse its keys that would).
+    """
+    warn_if_unencrypted(settings)
+    return (
+        {key: value.get_secret_value() for key, value in settings.client_config.items()}
+        | {"bootstrap.servers": settings.bootstrap_servers, "client.id": settings.client_id}
+        | security_config(settings)
+    )
 
 
 def make_producer(settings: KafkaSettings, **overrides: Any) -> Producer:
@@ -74,13 +79,27 @@ def make_admin(settings: KafkaSettings, **overrides: Any) -> AdminClient:
     return AdminClient(base_config(settings) | overrides)
 
 
+#: how long a service waits at start for Kafka to answer before it says why it did not
+START_CHECK_S = 8.0
+
+
 def check_reachable(settings: KafkaSettings, timeout_s: float = 5.0) -> int:
-    """Ask the cluster for metadata; returns the number of brokers, raises if none answer."""
+    """Ask the cluster for metadata; returns the number of brokers, raises if none answer.
+
+    The client's own errors (authentication, TLS verification, a protocol mismatch) are
+    collected while it tries, so the refusal names the cause instead of a bare timeout.
+    """
+    witness = RefusalWitness()
+    admin = make_admin(settings, error_cb=witness.error_cb, logger=witness)
     try:
-        metadata = make_admin(settings).list_topics(timeout=timeout_s)
+        metadata = admin.list_topics(timeout=timeout_s)
     except KafkaException as error:
+        admin.poll(0)  # serves the error callbacks queued while it tried
+        cause = witness.explain(settings) or str(error)
+        if cause.startswith(REFUSALS):
+            raise KafkaRefused(f"Kafka at {settings.bootstrap_servers} refused: {cause}") from error
         raise DependencyUnavailable(
-            f"Kafka at {settings.bootstrap_servers} did not answer: {error}"
+            f"Kafka at {settings.bootstrap_servers} did not answer: {cause}"
         ) from error
     return len(metadata.brokers)
 
@@ -89,7 +108,7 @@ def kafka_reachable(settings: KafkaSettings, timeout_s: float = 2.0) -> bool:
     """The readiness form of :func:`check_reachable`: whether a broker answered."""
     try:
         return check_reachable(settings, timeout_s) > 0
-    except DependencyUnavailable:
+    except (DependencyUnavailable, KafkaRefused):
         return False
 
 

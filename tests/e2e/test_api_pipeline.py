@@ -1,5 +1,10 @@
 """Ads and CleverTap end to end: sandbox APIs -> pollers -> raw topics -> Faust -> warehouse.
 
+Every service talks to Kafka over the stack's SASL_SSL listener (TLS verified against the
+stack's CA, SCRAM-SHA-512) as its own principal, with only the ACLs ``headwater kafka acls``
+derives for this run's names: the pollers as ``poller``, the processor (and its Faust app)
+as ``processor``, the sinks as ``sink``.
+
 3 ad accounts x 30 days x 200 ads per platform and over 100,000 CleverTap events. After a
 full run, and after a second run in which the platforms restated their recent days and late
 events arrived, the warehouse equals the sandboxes' ground truth per (platform, date,
@@ -22,12 +27,22 @@ from typing import Any
 import psycopg
 import pytest
 
+from control.stack.kafka_users import ADMIN
+from headwater.kafka.acls import (
+    POLLER,
+    PROCESSOR,
+    SINK,
+    SINK_GROUP_PREFIX,
+    apply_grants,
+    service_grants,
+)
+from headwater.kafka.clients import make_admin
 from headwater.settings import Settings
 from sandbox.apis import SandboxApis, sandbox_apis
 from sandbox.clevertap.data import EVENT_NAMES
-from tests.conftest import wait_for
+from tests.conftest import secure_kafka_env, wait_for
 from tests.support.progress import group_caught_up, sink_caught_up
-from tests.support.services import Service, headwater
+from tests.support.services import Service, headwater, settings_from
 from tests.support.truth import Totals, truth_ad_totals, warehouse_ad_totals
 
 DAYS = 30
@@ -58,7 +73,6 @@ class ApiPipeline:
         assert settings.warehouse.dsn is not None
         self.warehouse_dsn = settings.warehouse.dsn.get_secret_value()
         self.base_env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")} | {
-            "HEADWATER_KAFKA__BOOTSTRAP_SERVERS": settings.kafka.bootstrap_servers,
             "HEADWATER_WAREHOUSE__DSN": self.warehouse_dsn,
             "HEADWATER_POLLER__BACKFILL_DAYS": str(DAYS - 1),
             "HEADWATER_POLLER__STATE_TOPIC": f"e2e.poller_state.{tag}",
@@ -69,26 +83,39 @@ class ApiPipeline:
         self.tag = tag
         self.logs = logs
 
+    def env(self, principal: str, **settings: str) -> dict[str, str]:
+        """A service's environment: this run's settings, Kafka over SASL_SSL as ``principal``."""
+        return self.base_env | self.apis.environment() | secure_kafka_env(principal) | settings
+
+    def grant(self, **settings: str) -> None:
+        """The services' ACLs for this run's topic and group names, as an operator applies them."""
+        run = settings_from(self.env(ADMIN, **settings))
+        apply_grants(make_admin(run.kafka), service_grants(run))
+
+    def sink_group(self, sink: str) -> str:
+        """A sink's group in this run (under the sinks' group prefix, which their ACL names)."""
+        return f"{SINK_GROUP_PREFIX}-e2e-{sink}-{self.tag}"
+
     def start(self) -> None:
         self.apis.start()
-        self.env = self.base_env | self.apis.environment()
-        self.processor = Service("processor", ["process"], self.env, self.logs).start()
+        self.grant()
+        self.processor = Service("processor", ["process"], self.env(PROCESSOR), self.logs).start()
         self.ads_sink = Service(
             "ads-sink",
-            ["sink", "ad-performance", "--group-id", f"e2e-ads-{self.tag}"],
-            self.env,
+            ["sink", "ad-performance", "--group-id", self.sink_group("ads")],
+            self.env(SINK),
             self.logs,
         ).start()
         self.events_sink = Service(
             "events-sink",
-            ["sink", "app-events", "--group-id", f"e2e-events-{self.tag}"],
-            self.env,
+            ["sink", "app-events", "--group-id", self.sink_group("events")],
+            self.env(SINK),
             self.logs,
         ).start()
 
     def poll_all(self) -> None:
         for source in ("facebook_ads", "google_ads", "clevertap"):
-            done = headwater("poll", source, "--once", env=self.env, timeout=600)
+            done = headwater("poll", source, "--once", env=self.env(POLLER), timeout=600)
             assert done.returncode == 0, f"poll {source}:\n{done.stdout}\n{done.stderr}"
 
     def stop(self) -> None:
@@ -196,8 +223,12 @@ def test_warehouse_equals_the_apis_ground_truth_after_restatement_and_replay(
     tables = _snapshot(line)
     line.processor.stop()
     replay_group = f"e2e-api-replay-{line.tag}"
+    line.grant(HEADWATER_PROCESSOR__APP_ID=replay_group)
     replay = Service(
-        "replay", ["process"], line.env | {"HEADWATER_PROCESSOR__APP_ID": replay_group}, line.logs
+        "replay",
+        ["process"],
+        line.env(PROCESSOR, HEADWATER_PROCESSOR__APP_ID=replay_group),
+        line.logs,
     ).start()
     kafka = settings.kafka
     raw = ["raw.facebook_ads.insights", "raw.google_ads.ad_group_daily", "raw.clevertap.events"]
@@ -209,7 +240,7 @@ def test_warehouse_equals_the_apis_ground_truth_after_restatement_and_replay(
             interval_s=3,
             what=f"replay\n{replay.log_tail()}",
         )
-        sinks = {f"e2e-ads-{line.tag}": norm[:1], f"e2e-events-{line.tag}": norm[1:]}
+        sinks = {line.sink_group("ads"): norm[:1], line.sink_group("events"): norm[1:]}
         for sink, topics in sinks.items():
             wait_for(
                 lambda sink=sink, topics=topics: sink_caught_up(

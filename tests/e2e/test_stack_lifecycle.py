@@ -26,12 +26,13 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def private_stack() -> Iterator[dict[str, str]]:
     state = REPO / ".stack" / f"e2e-{uuid.uuid4().hex[:8]}"
-    ports = iter(free_ports(5))
+    ports = iter(free_ports(6))
     environment = {
         "HEADWATER_STACK__STATE_DIR": str(state),
         "HEADWATER_STACK__LIB_DIR": str(StackSettings().jars_dir),
         "HEADWATER_STACK__KAFKA_PORT": str(next(ports)),
         "HEADWATER_STACK__KAFKA_CONTROLLER_PORT": str(next(ports)),
+        "HEADWATER_STACK__KAFKA_TLS_PORT": str(next(ports)),
         "HEADWATER_STACK__CONNECT_PORT": str(next(ports)),
         "HEADWATER_STACK__POSTGRES_PORT": str(next(ports)),
         "HEADWATER_STACK__PROMETHEUS_PORT": str(next(ports)),

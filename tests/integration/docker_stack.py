@@ -340,6 +340,7 @@ def docker_stack() -> Iterator[dict[str, str]]:
 
         yield {
             "HEADWATER_KAFKA__BOOTSTRAP_SERVERS": bootstrap_servers,
+            "HEADWATER_KAFKA__SECURITY_PROTOCOL": "PLAINTEXT",  # docker-compose.yml's listener
             "HEADWATER_CONNECT__URL": connect_url,
             "HEADWATER_SOURCE__DSN": _dsn(postgres, password, "app"),
             "HEADWATER_WAREHOUSE__DSN": _dsn(postgres, password, "warehouse"),

@@ -13,7 +13,7 @@ from headwater.dlq import dlq_headers, dlq_topic
 from headwater.kafka.clients import make_admin, make_consumer, make_producer
 from headwater.kafka.topics import TopicSpec, ensure_topics
 from headwater.settings import Settings
-from tests.support.services import headwater_with
+from tests.support.services import headwater_with, kafka_env
 
 
 @pytest.fixture
@@ -53,7 +53,7 @@ def _on(settings: Settings, topic: str) -> list[tuple[bytes, bytes, dict[str, by
 
 def test_list_show_replay_and_purge(settings: Settings, stage: str) -> None:
     _dead_letters(settings, stage)
-    env = {"HEADWATER_KAFKA__BOOTSTRAP_SERVERS": settings.kafka.bootstrap_servers}
+    env = kafka_env(settings.kafka)
 
     listed = headwater_with("dlq", "list", "--stage", stage, env=env, timeout=120)
     assert listed.returncode == 0, listed.stderr
@@ -100,7 +100,7 @@ def test_list_show_replay_and_purge(settings: Settings, stage: str) -> None:
 
 
 def test_an_unknown_stage_is_named(settings: Settings) -> None:
-    env = {"HEADWATER_KAFKA__BOOTSTRAP_SERVERS": settings.kafka.bootstrap_servers}
+    env = kafka_env(settings.kafka)
     result = headwater_with("dlq", "list", "--stage", "nosuch", env=env, timeout=120)
     assert result.returncode == 2
     assert "--stage: no topic dlq.nosuch" in result.stderr

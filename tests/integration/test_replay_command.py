@@ -24,7 +24,7 @@ from sinks.upsert import VersionedUpsertWriter
 from stream_processors.ads.normalize import facebook_row, to_output
 from tests.conftest import wait_for
 from tests.support.running import Worker
-from tests.support.services import headwater_with
+from tests.support.services import headwater_with, kafka_env
 from tests.support.sink_positions import start_at_end
 
 
@@ -96,7 +96,7 @@ def test_a_replayed_sink_repairs_its_rows(settings: Settings, schema: str) -> No
             (account,),
         )
     env = {
-        "HEADWATER_KAFKA__BOOTSTRAP_SERVERS": settings.kafka.bootstrap_servers,
+        **kafka_env(settings.kafka),
         "HEADWATER_WAREHOUSE__DSN": dsn,
     }
     args = ("replay", "sink", "ad-performance", "--group-id", group, "--from", "15m")
@@ -127,7 +127,7 @@ def test_a_time_older_than_the_topic_keeps_is_refused(settings: Settings, unique
                      {"cleanup.policy": "delete", "retention.ms": RAW_RETENTION_MS})  # fmt: skip
     ensure_topics(make_admin(settings.kafka), [spec])
     env = {
-        "HEADWATER_KAFKA__BOOTSTRAP_SERVERS": settings.kafka.bootstrap_servers,
+        **kafka_env(settings.kafka),
         "HEADWATER_PROCESSOR__APP_ID": f"{unique_name}-processor",
     }
     result = headwater_with("replay", "processor", "--from", "400d", env=env, timeout=120)

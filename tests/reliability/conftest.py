@@ -34,13 +34,14 @@ def fault_stack(stack_env: dict[str, str]) -> Iterator[Stack]:
     home = main.state_dir.resolve() / "fault-stacks" / uuid.uuid4().hex[:8]
     home.mkdir(parents=True)
     home.parent.chmod(0o755)
-    kafka, controller, connect, postgres, prometheus = free_ports(5)
+    kafka, controller, kafka_tls, connect, postgres, prometheus = free_ports(6)
     settings = main.model_copy(
         update={
             "state_dir": home,
             "lib_dir": main.jars_dir,
             "kafka_port": kafka,
             "kafka_controller_port": controller,
+            "kafka_tls_port": kafka_tls,
             "connect_port": connect,
             "postgres_port": postgres,
             "prometheus_port": prometheus,

@@ -21,7 +21,7 @@ from headwater.settings import CdcSettings, Settings
 from headwater.topology import norm_cdc_topic
 from sandbox.source_db import drop_schema, prepare_source
 from sandbox.source_db.mirrors import MirrorPolicy
-from tests.support.services import Service, headwater
+from tests.support.services import Service, headwater, kafka_env
 
 TABLES = ["customers", "orders"]
 
@@ -41,7 +41,7 @@ class Pipeline:
         self.env = (
             {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
             | {
-                "HEADWATER_KAFKA__BOOTSTRAP_SERVERS": settings.kafka.bootstrap_servers,
+                **kafka_env(settings.kafka),
                 "HEADWATER_CONNECT__URL": settings.connect.url,
                 "HEADWATER_CONNECT__SECRETS_DIR": str(settings.connect.secrets_dir),
                 "HEADWATER_SOURCE__DSN": self.source_dsn,

@@ -17,6 +17,8 @@ from pathlib import Path
 from confluent_kafka import KafkaError, KafkaException
 
 from control.stack.kafka import Jars, KafkaConnect
+from control.stack.launcher import Stack
+from headwater.kafka.acls import CONNECT_GROUP
 from headwater.kafka.clients import make_admin
 from headwater.settings import Settings, StackSettings
 from tests.conftest import wait_for
@@ -53,20 +55,21 @@ class PrivateConnect:
 @contextmanager
 def private_connect(settings: Settings, home: Path) -> Iterator[PrivateConnect]:
     """Start a worker (its plugins from the stack's jars), yield it, stop it, drop its topics."""
-    group = f"hw-test-connect-{uuid.uuid4().hex[:8]}"
+    # under the stack's Connect group and topic prefix, which the connect principal may use
+    group = f"{CONNECT_GROUP}-test-{uuid.uuid4().hex[:8]}"
     stack = StackSettings(
         state_dir=home,
         lib_dir=settings.stack.jars_dir,
         connect_port=free_port(),
         connect_heap="512m",
     )
-    worker = KafkaConnect(stack, Jars(stack))
+    # over the stack's SASL_SSL listener as the connect principal, like the stack's worker
+    worker = KafkaConnect(stack, Jars(stack), Stack(settings.stack).kafka)
     worker.jars.fetch()
     worker.prepare()
     lines = worker.config.read_text().splitlines()
     properties = dict(line.split("=", 1) for line in lines if "=" in line)
     properties |= {
-        "bootstrap.servers": settings.kafka.bootstrap_servers,
         "group.id": group,
         "config.storage.topic": f"{group}-configs",
         "offset.storage.topic": f"{group}-offsets",

@@ -12,7 +12,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from headwater.settings import Settings, load_settings
+from headwater.settings import KafkaSettings, Settings, load_settings
 
 
 def free_port() -> int:
@@ -138,6 +138,17 @@ class Service:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return ""
+
+
+def kafka_env(kafka: KafkaSettings) -> dict[str, str]:
+    """The HEADWATER_KAFKA__* variables that reach the same Kafka the same way as ``kafka``."""
+    prefix = "HEADWATER_KAFKA__"
+    shared = {"bootstrap_servers", "security_protocol", "sasl_mechanism", "sasl_username"}
+    values = kafka.model_dump(include=shared | {"ssl_ca_location"}, exclude_none=True)
+    env = {f"{prefix}{name.upper()}": str(value) for name, value in values.items()}
+    if kafka.sasl_password is not None:
+        env[f"{prefix}SASL_PASSWORD"] = kafka.sasl_password.get_secret_value()
+    return env
 
 
 def settings_from(env: dict[str, str]) -> Settings:

@@ -34,7 +34,7 @@ from tests.conftest import wait_for
 from tests.support.dead_letters import sink_dead_letters
 from tests.support.norm_records import ad_row
 from tests.support.running import Worker
-from tests.support.services import headwater_with
+from tests.support.services import headwater_with, kafka_env
 
 RECORD = "norm/ad_performance_daily"
 NAMES = ("account_name", "campaign_name", "ad_group_name", "ad_name")
@@ -119,7 +119,7 @@ def test_older_versions_land_and_an_unknown_writer_schema_is_dead_lettered(
 
     shown = headwater_with(
         "dlq", "show", "--stage", "sink", "--reason", unknown.decode(),
-        env={"HEADWATER_KAFKA__BOOTSTRAP_SERVERS": settings.kafka.bootstrap_servers},
+        env=kafka_env(settings.kafka),
         timeout=120,
     )  # fmt: skip
     assert shown.returncode == 0, shown.stderr

@@ -26,6 +26,8 @@ from headwater.settings import (
 #: Each secret setting and a value found nowhere else.
 MARKERS = {
     "HEADWATER_KAFKA__SASL_PASSWORD": "SENTINEL-kafka",
+    "HEADWATER_KAFKA__SSL_KEY_PASSWORD": "SENTINEL-kafka-key",
+    "HEADWATER_KAFKA__CLIENT_CONFIG": '{"ssl.keystore.password": "SENTINEL-kafka-keystore"}',
     "HEADWATER_SOURCE__DSN": "postgresql://admin:SENTINEL-source@db:5432/app",
     "HEADWATER_WAREHOUSE__DSN": "postgresql://loader:SENTINEL-warehouse@db:5432/wh",
     "HEADWATER_CDC__PASSWORD": "SENTINEL-cdc",
@@ -38,26 +40,32 @@ MARKERS = {
     # for `headwater forget` only: no service is given it
     "HEADWATER_PRIVACY__RETIRED_KEYS": '{"k0": "SENTINEL-retired-pseudonymisation-key-01"}',
 }
+#: The Kafka secrets every service that talks to Kafka is given.
+KAFKA = {
+    "HEADWATER_KAFKA__SASL_PASSWORD",
+    "HEADWATER_KAFKA__SSL_KEY_PASSWORD",
+    "HEADWATER_KAFKA__CLIENT_CONFIG",
+}
 #: The secrets each service may see, and no others.
 EXPECTED = {
-    "processor": {"HEADWATER_KAFKA__SASL_PASSWORD", "HEADWATER_PROCESSOR__PSEUDONYMIZATION_KEY"},
-    "sink-cdc": {
-        "HEADWATER_KAFKA__SASL_PASSWORD",
+    "processor": KAFKA | {"HEADWATER_PROCESSOR__PSEUDONYMIZATION_KEY"},
+    "sink-cdc": KAFKA
+    | {
         "HEADWATER_WAREHOUSE__DSN",
         "HEADWATER_SOURCE__DSN",
         "HEADWATER_PROCESSOR__PSEUDONYMIZATION_KEY",  # hashed columns completed from the source
     },
-    "sink-ad-performance": {"HEADWATER_KAFKA__SASL_PASSWORD", "HEADWATER_WAREHOUSE__DSN"},
-    "sink-app-events": {"HEADWATER_KAFKA__SASL_PASSWORD", "HEADWATER_WAREHOUSE__DSN"},
-    "sink-kpis": {"HEADWATER_KAFKA__SASL_PASSWORD", "HEADWATER_WAREHOUSE__DSN"},
-    "poll-facebook_ads": {"HEADWATER_KAFKA__SASL_PASSWORD", "HEADWATER_FACEBOOK__ACCESS_TOKEN"},
-    "poll-google_ads": {
-        "HEADWATER_KAFKA__SASL_PASSWORD",
+    "sink-ad-performance": KAFKA | {"HEADWATER_WAREHOUSE__DSN"},
+    "sink-app-events": KAFKA | {"HEADWATER_WAREHOUSE__DSN"},
+    "sink-kpis": KAFKA | {"HEADWATER_WAREHOUSE__DSN"},
+    "poll-facebook_ads": KAFKA | {"HEADWATER_FACEBOOK__ACCESS_TOKEN"},
+    "poll-google_ads": KAFKA
+    | {
         "HEADWATER_GOOGLE_ADS__DEVELOPER_TOKEN",
         "HEADWATER_GOOGLE_ADS__CLIENT_SECRET",
         "HEADWATER_GOOGLE_ADS__REFRESH_TOKEN",
     },
-    "poll-clevertap": {"HEADWATER_KAFKA__SASL_PASSWORD", "HEADWATER_CLEVERTAP__PASSCODE"},
+    "poll-clevertap": KAFKA | {"HEADWATER_CLEVERTAP__PASSCODE"},
     "cdc-monitor": {"HEADWATER_SOURCE__DSN"},
 }
 
@@ -72,6 +80,8 @@ def _settings() -> Settings:
             sasl_mechanism="SCRAM-SHA-512",
             sasl_username="headwater",
             sasl_password=secret("HEADWATER_KAFKA__SASL_PASSWORD"),
+            ssl_key_password=secret("HEADWATER_KAFKA__SSL_KEY_PASSWORD"),
+            client_config={"ssl.keystore.password": SecretStr("SENTINEL-kafka-keystore")},
         ),
         source=DatabaseSettings(dsn=secret("HEADWATER_SOURCE__DSN")),
         warehouse=DatabaseSettings(dsn=secret("HEADWATER_WAREHOUSE__DSN")),

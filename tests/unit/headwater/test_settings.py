@@ -91,3 +91,78 @@ def test_a_lookback_of_zero_days_is_refused(monkeypatch: pytest.MonkeyPatch, sou
     monkeypatch.setenv(f"HEADWATER_{source}__LOOKBACK_DAYS", "0")
     with pytest.raises(ConfigurationError, match=f"HEADWATER_{source}__LOOKBACK_DAYS"):
         load_settings()
+
+
+def test_kafka_is_encrypted_unless_plaintext_is_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().kafka.security_protocol == "SSL"
+    monkeypatch.setenv("HEADWATER_KAFKA__SECURITY_PROTOCOL", "PLAINTEXT")
+    assert not load_settings().kafka.encrypted
+
+
+@pytest.mark.parametrize("protocol", ["SASL_SSL", "SASL_PLAINTEXT"])
+def test_sasl_needs_mechanism_user_and_password(
+    monkeypatch: pytest.MonkeyPatch, protocol: str
+) -> None:
+    monkeypatch.setenv("HEADWATER_KAFKA__SECURITY_PROTOCOL", protocol)
+    monkeypatch.setenv("HEADWATER_KAFKA__SASL_USERNAME", "poller")
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings()
+    message = str(raised.value)
+    assert "HEADWATER_KAFKA__SASL_MECHANISM" in message
+    assert "HEADWATER_KAFKA__SASL_PASSWORD" in message
+    assert "HEADWATER_KAFKA__SASL_USERNAME" not in message  # it is set
+
+
+@pytest.mark.parametrize(
+    "variable",
+    [
+        "HEADWATER_KAFKA__SSL_CA_LOCATION",
+        "HEADWATER_KAFKA__SSL_CERTIFICATE_LOCATION",
+        "HEADWATER_KAFKA__SSL_KEY_LOCATION",
+    ],
+)
+def test_a_file_setting_must_name_a_readable_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, variable: str
+) -> None:
+    monkeypatch.setenv(variable, str(tmp_path / "missing.pem"))
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings()
+    assert raised.value.setting == variable
+    assert "is not a readable file" in str(raised.value)
+
+
+def test_mutual_tls_needs_certificate_and_key(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "cert.pem").write_text("PEM")
+    monkeypatch.setenv("HEADWATER_KAFKA__SSL_CERTIFICATE_LOCATION", str(tmp_path / "cert.pem"))
+    with pytest.raises(ConfigurationError, match="HEADWATER_KAFKA__SSL_KEY_LOCATION"):
+        load_settings()
+
+
+def test_client_config_passes_other_librdkafka_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HEADWATER_KAFKA__CLIENT_CONFIG", '{"socket.keepalive.enable": "true"}')
+    config = load_settings().kafka.client_config
+    assert {key: value.get_secret_value() for key, value in config.items()} == {
+        "socket.keepalive.enable": "true"
+    }
+
+
+@pytest.mark.parametrize(
+    ("key", "problem"),
+    [
+        ("sasl.password", "is set by HEADWATER_KAFKA__SASL_PASSWORD"),
+        ("security.protocol", "is set by HEADWATER_KAFKA__SECURITY_PROTOCOL"),
+        ("ssl.ca.location", "is set by HEADWATER_KAFKA__SSL_CA_LOCATION"),
+        ("ssl.endpoint.identification.algorithm", "the broker is always verified"),
+        ("enable.ssl.certificate.verification", "the broker is always verified"),
+    ],
+)
+def test_client_config_refuses_what_the_typed_settings_own(
+    monkeypatch: pytest.MonkeyPatch, key: str, problem: str
+) -> None:
+    monkeypatch.setenv("HEADWATER_KAFKA__CLIENT_CONFIG", f'{{"{key}": "x"}}')
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings()
+    assert raised.value.setting == "HEADWATER_KAFKA__CLIENT_CONFIG"
+    assert problem in str(raised.value)

@@ -36,8 +36,8 @@ def test_malformed_bootstrap_address() -> None:
 
 def _free_ports() -> dict[str, str]:
     """Unused ports for every stack component, so a running stack does not interfere."""
-    names = ["KAFKA_PORT", "KAFKA_CONTROLLER_PORT", "CONNECT_PORT", "POSTGRES_PORT"]
-    names.append("PROMETHEUS_PORT")
+    names = ["KAFKA_PORT", "KAFKA_CONTROLLER_PORT", "KAFKA_TLS_PORT", "CONNECT_PORT"]
+    names += ["POSTGRES_PORT", "PROMETHEUS_PORT"]
     sockets = [socket.socket() for _ in names]
     try:
         for probe in sockets:
