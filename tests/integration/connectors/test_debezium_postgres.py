@@ -16,7 +16,7 @@ from typing import Any
 from psycopg import sql
 
 from connectors.debezium_postgres import PROPAGATED_SOURCE_TYPES, render_config
-from connectors.deployment import apply_connector
+from connectors.deployment import apply_connector, place_secrets
 from connectors.source_setup import setup_source
 from headwater.avro import record_reader
 from headwater.settings import Settings
@@ -152,6 +152,7 @@ def test_a_connector_deployed_before_is_updated_and_the_mirror_types_stay(
     settings = sandbox.settings(TABLE)
     setup_source(settings)
     name, topic = settings.cdc.connector_name, sandbox.topic(TABLE)
+    place_secrets(settings)  # the old config names its password file too, as apply placed it
     sandbox.client.put_config(name, _config_before(settings))
     sandbox.consume([topic], _has("r", 1), what="the old config's snapshot")
     _insert(sandbox, 2)
