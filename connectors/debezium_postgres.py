@@ -120,6 +120,24 @@ def source_address(settings: Settings) -> tuple[str, int, str]:
     return host, port, dbname
 
 
+#: libpq's sslmode names, which the PostgreSQL JDBC driver under Debezium takes as they are
+SSL_MODES = frozenset({"disable", "allow", "prefer", "require", "verify-ca", "verify-full"})
+
+
+def source_tls(settings: Settings) -> dict[str, str]:
+    """How Debezium reaches the source: the source DSN's ``sslmode`` (``verify-full`` when it
+    names none, as Headwater's own connections) and its ``sslrootcert``, a PEM file that must
+    be readable on the Connect workers."""
+    params = conninfo_to_dict(source_dsn(settings))
+    mode = str(params.get("sslmode") or "verify-full")
+    if mode not in SSL_MODES:
+        raise ConfigurationError("HEADWATER_SOURCE__DSN", f"sslmode={mode!r} is not a libpq mode")
+    config = {"database.sslmode": mode}
+    if params.get("sslrootcert"):
+        config["database.sslrootcert"] = str(params["sslrootcert"])
+    return config
+
+
 def include_list(tables: list[str]) -> str:
     """``table.include.list``: anchored regular expressions, one per ``schema.table``."""
     return ",".join(re.escape(table) for table in tables)
@@ -164,6 +182,7 @@ def render_config(settings: Settings) -> dict[str, str]:
         "database.user": cdc.user,
         "database.password": reference(settings, password_file(cdc)),
         "database.dbname": dbname,
+        **source_tls(settings),
         "topic.prefix": cdc.topic_prefix,
         "table.include.list": include_list(cdc.tables),
         "publication.name": cdc.publication,

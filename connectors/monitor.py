@@ -22,6 +22,7 @@ from connectors.client import ConnectClient
 from headwater.errors import ConfigurationError
 from headwater.http import HealthServer
 from headwater.lifecycle import stop_on_signals
+from headwater.postgres import verified
 from headwater.readiness import database_reachable
 from headwater.settings import Settings
 
@@ -60,7 +61,7 @@ class SlotReading:
 def read_slot(dsn: str, slot: str, timeout_s: int = 2) -> SlotReading | None:
     """The slot's activity and lag, or None when the slot does not exist."""
     options = f"-c statement_timeout={timeout_s * 1000}"
-    with psycopg.connect(dsn, connect_timeout=timeout_s, options=options) as connection:
+    with psycopg.connect(verified(dsn), connect_timeout=timeout_s, options=options) as connection:
         row = connection.execute(_SLOT_QUERY, (slot,)).fetchone()
     if row is None:
         return None

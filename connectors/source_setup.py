@@ -30,7 +30,7 @@ from connectors import scram
 from connectors.base import SourceNotReady
 from connectors.debezium_postgres import SIGNAL_SCHEMA, signal_table, source_dsn
 from headwater.errors import ConfigurationError
-from headwater.postgres import connect
+from headwater.postgres import connect, verified
 from headwater.settings import Settings
 
 _LOCK = "headwater source setup"
@@ -186,7 +186,7 @@ def _password_is(
             return stored == f"md5{digest}"
         return scram.matches(stored, password)
     try:
-        psycopg.connect(dsn, user=role, password=password, connect_timeout=10).close()
+        psycopg.connect(verified(dsn), user=role, password=password, connect_timeout=10).close()
     except psycopg.OperationalError:
         return False
     return True

@@ -15,6 +15,7 @@ import psycopg
 
 from control.cli.context import pass_settings
 from headwater.errors import ConfigurationError
+from headwater.postgres import verified
 from headwater.settings import SandboxSettings, Settings
 from producers.transport import CA_SETTING
 from sandbox.source_db import prepare_source
@@ -51,7 +52,7 @@ def schema_command(
     if orders and not customers:
         raise click.BadParameter("orders need at least one customer", param_hint="--customers")
     try:
-        with psycopg.connect(source_dsn(settings), connect_timeout=10) as connection:
+        with psycopg.connect(verified(source_dsn(settings)), connect_timeout=10) as connection:
             result = prepare_source(connection, schema_name, customers, orders, seed)
     except psycopg.OperationalError as error:
         raise SourceUnavailable(f"source database: {error}") from error

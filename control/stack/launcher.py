@@ -43,7 +43,7 @@ class Stack:
         self.pipeline = pipeline or Settings(stack=settings)
         self.tls = StackTls(settings.state_dir.resolve() / "tls")
         self.jars = Jars(settings)
-        self.postgres = PostgresCluster(settings)
+        self.postgres = PostgresCluster(settings, self.tls)
         self.kafka = KafkaBroker(settings, self.jars, self.tls)
         self.connect = KafkaConnect(settings, self.jars, self.kafka)
         self.prometheus = PrometheusServer(settings)

@@ -1,5 +1,9 @@
 """A private PostgreSQL 15 cluster with logical decoding: the source ``app`` and the ``warehouse``.
 
+It serves TLS with the stack's server certificate and refuses TCP connections without it
+(``pg_hba.conf``: ``hostssl`` only); the DSNs it gives verify the server against the stack's
+CA (``sslmode=verify-full``). Its local socket is for the stack itself.
+
 PostgreSQL refuses to run as root, so when the stack runs as root the cluster is owned by
 and run as the ``postgres`` user that Debian's package creates.
 """
@@ -14,11 +18,13 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
+from urllib.parse import quote
 
 import psycopg
 
 from control.stack.base import Component, Port, StackError, write_if_changed
 from control.stack.process import log_tail, pid_alive
+from control.stack.tls import StackTls
 from control.stack.toolchain import ensure_debian_package
 from headwater.settings import StackSettings
 
@@ -33,7 +39,24 @@ SERVER_SETTINGS = {
     "max_connections": "200",
     "shared_buffers": "256MB",
     "log_min_messages": "warning",
+    "ssl": "on",
+    "ssl_min_protocol_version": "TLSv1.2",
 }
+
+#: TCP only over TLS, SCRAM passwords everywhere; the socket folder is the stack's own
+PG_HBA = """\
+# written by headwater stack: TCP only over TLS
+local   all          all                     scram-sha-256
+local   replication  all                     scram-sha-256
+hostssl all          all          0.0.0.0/0  scram-sha-256
+hostssl all          all          ::/0       scram-sha-256
+hostssl replication  all          0.0.0.0/0  scram-sha-256
+hostssl replication  all          ::/0       scram-sha-256
+hostnossl all        all          0.0.0.0/0  reject
+hostnossl all        all          ::/0       reject
+hostnossl replication all         0.0.0.0/0  reject
+hostnossl replication all         ::/0       reject
+"""
 
 
 class PostgresCluster(Component):
@@ -41,8 +64,11 @@ class PostgresCluster(Component):
 
     name = "postgres"
 
-    def __init__(self, settings: StackSettings) -> None:
+    def __init__(self, settings: StackSettings, tls: StackTls) -> None:
         super().__init__(settings)
+        self.tls = tls
+        self.server_cert = self.home / "server.pem"
+        self.server_key = self.home / "server.key"
         self.data = self.home / "data"
         self.sockets = self.home / "run"
         self.password_file = self.home / "password"
@@ -64,10 +90,11 @@ class PostgresCluster(Component):
         return self.password_file.read_text().strip()
 
     def dsn(self, database: str) -> str:
-        """A libpq URI for the superuser on one of the stack's databases."""
+        """A libpq URI for the superuser on one of the stack's databases, verifying the server."""
         return (
             f"postgresql://{SUPERUSER}:{self.password()}@{self.settings.host}:"
             f"{self.settings.postgres_port}/{database}"
+            f"?sslmode=verify-full&sslrootcert={quote(str(self.tls.ca_cert))}"
         )
 
     def prepare(self) -> None:
@@ -78,20 +105,40 @@ class PostgresCluster(Component):
         self._own(self.home, self.sockets)
         if not (self.data / "PG_VERSION").exists():
             self._initdb()
-        conf = "".join(f"{key} = '{value}'\n" for key, value in self._server_settings().items())
-        write_if_changed(self.data / INCLUDED_CONF, conf)
-        self._own(self.data / INCLUDED_CONF)
+        self._place_certificate()
+        write_if_changed(self.data / INCLUDED_CONF, self._conf_text())
+        write_if_changed(self.data / "pg_hba.conf", PG_HBA)
+        self._own(self.data / INCLUDED_CONF, self.data / "pg_hba.conf")
         main_conf = self.data / "postgresql.conf"
         include = f"include '{INCLUDED_CONF}'\n"
         if include not in main_conf.read_text():
             with main_conf.open("a") as conf_file:
                 conf_file.write(include)
 
+    def outdated(self) -> bool:
+        conf, hba = self.data / INCLUDED_CONF, self.data / "pg_hba.conf"
+        if not (conf.exists() and hba.exists()):
+            return False
+        return conf.read_text() != self._conf_text() or hba.read_text() != PG_HBA
+
+    def _place_certificate(self) -> None:
+        """The stack's server certificate and key, where the server (its own user) reads them."""
+        self.server_cert.write_bytes(self.tls.server_cert.read_bytes())
+        self.server_key.touch(mode=0o600, exist_ok=True)
+        self.server_key.chmod(0o600)
+        self.server_key.write_bytes(self.tls.server_key.read_bytes())
+        self._own(self.server_cert, self.server_key)
+
+    def _conf_text(self) -> str:
+        return "".join(f"{key} = '{value}'\n" for key, value in self._server_settings().items())
+
     def _server_settings(self) -> dict[str, str]:
         return SERVER_SETTINGS | {
             "listen_addresses": self.settings.host,
             "port": str(self.settings.postgres_port),
             "unix_socket_directories": str(self.sockets),
+            "ssl_cert_file": str(self.server_cert),
+            "ssl_key_file": str(self.server_key),
         }
 
     def _initdb(self) -> None:

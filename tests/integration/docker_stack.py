@@ -293,10 +293,11 @@ def _prometheus_probe(url: str) -> Probe:
 
 
 def _dsn(container: DockerContainer, password: str, database: str) -> str:
-    """A libpq URI for the superuser on one database of the PostgreSQL container."""
+    """A libpq URI for the superuser on one database of the PostgreSQL container, which
+    serves no TLS: plaintext, explicitly, as local development may."""
     host = container.get_container_host_ip()
     port = container.get_exposed_port(POSTGRES_PORT)
-    return f"postgresql://{SUPERUSER}:{quote(password, safe='')}@{host}:{port}/{database}"
+    return f"postgresql://{SUPERUSER}:{quote(password, safe='')}@{host}:{port}/{database}?sslmode=disable"
 
 
 def _create_databases(dsn: str) -> None:

@@ -65,6 +65,7 @@ def test_every_key_of_the_rendered_config() -> None:
         "database.user": "headwater_cdc",
         "database.password": "${dir:/run/secrets/connect:headwater-cdc.database.password}",
         "database.dbname": "app",
+        "database.sslmode": "verify-full",
         "topic.prefix": "cdc.app",
         "table.include.list": r"public\.customers,sales\.orders",
         "publication.name": "headwater_cdc",
@@ -270,3 +271,15 @@ def test_the_propagation_regexes_select_whole_type_names() -> None:
     for name in ("_numeric", "int4", "jsonb", "text", "numeric2", "xvarchar", "character"):
         assert not propagates(setting, _TABLE_ID, name)
     assert not propagates(setting, "app.public.numeric", "int4")  # a table named like a type
+
+
+def test_debezium_reaches_the_source_as_its_dsn_says_verified_by_default() -> None:
+    ca = "/etc/headwater/ca.pem"
+    stack = render_config(
+        _settings(f"postgresql://a:b@127.0.0.1:5432/app?sslmode=verify-full&sslrootcert={ca}")
+    )
+    assert (stack["database.sslmode"], stack["database.sslrootcert"]) == ("verify-full", ca)
+    assert render_config(_settings())["database.sslmode"] == "verify-full"
+    assert "database.sslrootcert" not in render_config(_settings())
+    local = render_config(_settings("postgresql://a:b@127.0.0.1:5432/app?sslmode=disable"))
+    assert local["database.sslmode"] == "disable"
