@@ -297,7 +297,8 @@ def _dsn(container: DockerContainer, password: str, database: str) -> str:
     serves no TLS: plaintext, explicitly, as local development may."""
     host = container.get_container_host_ip()
     port = container.get_exposed_port(POSTGRES_PORT)
-    return f"postgresql://{SUPERUSER}:{quote(password, safe='')}@{host}:{port}/{database}?sslmode=disable"
+    credentials = f"{SUPERUSER}:{quote(password, safe='')}"
+    return f"postgresql://{credentials}@{host}:{port}/{database}?sslmode=disable"
 
 
 def _create_databases(dsn: str) -> None:
