@@ -7,8 +7,11 @@ from collections.abc import Iterable, Mapping
 import psycopg
 from psycopg import sql
 
+from sinks.ddl import create_schema, create_table
+
 SCHEMA = "headwater"
-TABLE = sql.Identifier(SCHEMA, "sink_offsets")
+TABLE_NAME = "sink_offsets"
+TABLE = sql.Identifier(SCHEMA, TABLE_NAME)
 
 
 class OffsetStore:
@@ -20,15 +23,17 @@ class OffsetStore:
     @staticmethod
     def prepare(connection: psycopg.Connection) -> None:
         """Create the offsets table (idempotent)."""
-        schema = sql.Identifier(SCHEMA)
-        connection.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(schema))
-        connection.execute(
+        create_schema(connection, SCHEMA)
+        create_table(
+            connection,
+            SCHEMA,
+            TABLE_NAME,
             sql.SQL(
                 "CREATE TABLE IF NOT EXISTS {} (sink text NOT NULL, topic text NOT NULL, "
                 "partition integer NOT NULL, next_offset bigint NOT NULL, "
                 "updated_at timestamptz NOT NULL DEFAULT now(), "
                 "PRIMARY KEY (sink, topic, partition))"
-            ).format(TABLE)
+            ).format(TABLE),
         )
 
     def load(

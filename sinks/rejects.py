@@ -22,12 +22,14 @@ from headwater.dlq import dlq_headers
 from headwater.errors import DependencyUnavailable
 from headwater.kafka.delivery import DeliveryTracker
 from sinks.base import Reject
+from sinks.ddl import create_table
 from sinks.dlq import DLQ_TOPIC, STAGE
 from sinks.offsets import SCHEMA
 
 log = logging.getLogger(__name__)
 
-TABLE = sql.Identifier(SCHEMA, "sink_rejects")
+TABLE_NAME = "sink_rejects"
+TABLE = sql.Identifier(SCHEMA, TABLE_NAME)
 #: The original record's timestamp (ms): a dead letter's own is when it was refused, so that
 #: the DLQ's retention and ``headwater dlq --since`` count from then.
 SOURCE_TIMESTAMP = "dlq.source.timestamp"
@@ -45,7 +47,10 @@ class RejectOutbox:
     @staticmethod
     def prepare(connection: psycopg.Connection) -> None:
         """Create the outbox table (idempotent)."""
-        connection.execute(
+        create_table(
+            connection,
+            SCHEMA,
+            TABLE_NAME,
             sql.SQL(
                 "CREATE TABLE IF NOT EXISTS {} ("
                 "sink text NOT NULL, topic text NOT NULL, partition integer NOT NULL, "
@@ -53,7 +58,7 @@ class RejectOutbox:
                 "key bytea, value bytea, headers jsonb NOT NULL, timestamp_ms bigint, "
                 "rejected_at timestamptz NOT NULL DEFAULT now(), published_at timestamptz, "
                 'PRIMARY KEY (sink, topic, partition, "offset"))'
-            ).format(TABLE)
+            ).format(TABLE),
         )
 
     def add(self, connection: psycopg.Connection, rejects: list[Reject]) -> None:

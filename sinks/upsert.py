@@ -17,6 +17,7 @@ from psycopg import sql
 from headwater.avro import RecordReader, UndecodableRecord, WriterSchemas
 from schemas import avro_schema, schema_json
 from sinks.base import DECODE_ERRORS, Reject, SinkRecord, WriteStats
+from sinks.ddl import create_schema, create_table
 
 SYNCED_AT = "_synced_at"
 
@@ -152,10 +153,8 @@ class VersionedUpsertWriter:
     def prepare(self, connection: psycopg.Connection) -> None:
         """Create the table, or add the columns of the fields its record gained since: NULL
         in the rows written before (a schema change, ``docs/architecture.md``)."""
-        connection.execute(
-            sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.spec.schema))
-        )
-        connection.execute(self.spec.create())
+        create_schema(connection, self.spec.schema)
+        create_table(connection, self.spec.schema, self.spec.table, self.spec.create())
         existing = {
             name
             for (name,) in connection.execute(

@@ -22,6 +22,7 @@ from control.cli.services import process, sink
 from control.cli.source import source
 from control.cli.stack import stack
 from control.cli.status import status
+from control.cli.warehouse import warehouse
 from headwater import __version__
 from headwater.errors import HeadwaterError, Transient
 from headwater.logs import configure_logging, mask_url_credentials, scrubber
@@ -66,6 +67,7 @@ for command in (
     replay,
     kafka,
     forget,
+    warehouse,
 ):
     cli.add_command(command)
 cli.add_command(status)

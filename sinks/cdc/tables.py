@@ -23,9 +23,11 @@ from psycopg import sql
 from headwater.cdc_row import MAX_IDENTIFIER_BYTES, MIRROR_PREFIX, Change
 from sinks.base import SchemaChange
 from sinks.cdc.column_types import ColumnType, common_type, holds, parse_type
+from sinks.ddl import create_schema, create_table
 
 CONTROL_SCHEMA = "headwater"
-TRUNCATIONS = sql.Identifier(CONTROL_SCHEMA, "cdc_truncations")
+TRUNCATIONS_TABLE = "cdc_truncations"
+TRUNCATIONS = sql.Identifier(CONTROL_SCHEMA, TRUNCATIONS_TABLE)
 VERSION = "_lsn"
 SYNCED_AT = "_synced_at"
 
@@ -73,14 +75,15 @@ class MirrorTable:
 
 def prepare_control_tables(connection: psycopg.Connection) -> None:
     """The sink's own bookkeeping tables."""
-    connection.execute(
-        sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(CONTROL_SCHEMA))
-    )
-    connection.execute(
+    create_schema(connection, CONTROL_SCHEMA)
+    create_table(
+        connection,
+        CONTROL_SCHEMA,
+        TRUNCATIONS_TABLE,
         sql.SQL(
             "CREATE TABLE IF NOT EXISTS {} (mirror text PRIMARY KEY, lsn bigint NOT NULL, "
             "truncated_at timestamptz NOT NULL DEFAULT now())"
-        ).format(TRUNCATIONS)
+        ).format(TRUNCATIONS),
     )
 
 
@@ -164,9 +167,7 @@ def _create(
         )
         for name, kind in columns.items()
     ]
-    connection.execute(
-        sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(mirror.schema))
-    )
+    create_schema(connection, mirror.schema)
     connection.execute(
         sql.SQL(
             "CREATE TABLE IF NOT EXISTS {} ({}, {} bigint NOT NULL, {} timestamptz NOT NULL, "
