@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
@@ -230,7 +231,7 @@ def own_ads_flow(
     database = f"replay_{tag}"
     with psycopg.connect(shared, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{database}"')
-    dsn = f"{shared.rsplit('/', 1)[0]}/{database}"
+    dsn = urlunsplit(urlsplit(shared)._replace(path=f"/{database}"))  # its query (TLS) kept
     raw, norm = raw_topic("facebook_ads", f"insights_{tag}"), f"norm.ads.{tag}"
     kafka = make_admin(settings.kafka)
     ensure_topics(kafka, [
