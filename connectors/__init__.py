@@ -7,6 +7,6 @@
   tables) and delete;
 - :mod:`connectors.source_setup`: the replication role, grants, signaling table and
   publication in the source database;
-- :mod:`connectors.signals`, :mod:`connectors.slots`, :mod:`connectors.scram`: Debezium
-  signals, the replication slot, and password verifiers.
+- :mod:`connectors.signals`, :mod:`connectors.slots`: Debezium signals and the replication
+  slot (password verifiers are :mod:`headwater.scram`, shared with the warehouse roles).
 """

@@ -26,9 +26,9 @@ import hashlib
 import psycopg
 from psycopg import sql
 
-from connectors import scram
 from connectors.base import SourceNotReady
 from connectors.debezium_postgres import SIGNAL_SCHEMA, signal_table, source_dsn
+from headwater import scram
 from headwater.errors import ConfigurationError
 from headwater.postgres import connect, verified
 from headwater.settings import Settings

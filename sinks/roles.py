@@ -15,7 +15,9 @@
 - gives the analyst role (no login: grant it to people) SELECT on every data table, also
   those the sinks create later, and nothing else.
 
-Run again, it changes nothing: passwords are kept (``rotate`` makes new ones).
+Run again, it changes nothing: a role whose password the caller kept keeps it (``rotate``
+makes new ones; a role whose password is lost gets a new one), and the grants and policies
+are made only when missing. The server receives SCRAM verifiers, never a password.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
+from headwater import scram
 from headwater.settings import Settings
 from headwater.topology import SINKS, load
 from sinks.base import BatchWriter
@@ -98,9 +101,9 @@ def set_up_roles(
     _prepare_tables(connection, settings)
     kept: dict[str, str] = {}
     for role in roles:
-        password = passwords.get(role.role) if not rotate else None
-        kept[role.role] = password or secrets.token_urlsafe(24)
-        _ensure_login_role(connection, role.role, kept[role.role])
+        known = None if rotate else passwords.get(role.role)
+        kept[role.role] = known or secrets.token_urlsafe(24)
+        _ensure_login_role(connection, role.role, kept[role.role], set_password=known is None)
     analyst = analyst_role(prefix)
     _ensure_group_role(connection, analyst)
     for role in roles:
@@ -120,13 +123,18 @@ def _prepare_tables(connection: psycopg.Connection, settings: Settings) -> None:
         writer.prepare(connection)
 
 
-def _ensure_login_role(connection: psycopg.Connection, role: str, password: str) -> None:
+def _ensure_login_role(
+    connection: psycopg.Connection, role: str, password: str, set_password: bool
+) -> None:
+    """Create the role, or set its password when asked; the server gets a SCRAM verifier,
+    never the password (a statement log keeps nothing it could log in with)."""
     exists = connection.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+    if exists and not set_password:
+        return
     verb = "ALTER" if exists else "CREATE"
-    # a password is a literal in CREATE/ALTER ROLE (no parameters there): sql.Literal quotes it
     connection.execute(
-        sql.SQL(verb + " ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD {}").format(
-            sql.Identifier(role), sql.Literal(password)
+        sql.SQL(verb + " ROLE {} LOGIN PASSWORD {}").format(
+            sql.Identifier(role), sql.Literal(scram.verifier(password))
         )
     )
 
@@ -169,8 +177,15 @@ def _grant_bookkeeping(connection: psycopg.Connection, role: SinkRole) -> None:
             )
         )
         connection.execute(sql.SQL("ALTER TABLE {} ENABLE ROW LEVEL SECURITY").format(identifier))
-        policy = sql.Identifier(f"{role.role}_own_rows")
-        connection.execute(sql.SQL("DROP POLICY IF EXISTS {} ON {}").format(policy, identifier))
+        name = f"{role.role}_own_rows"
+        exists = connection.execute(
+            "SELECT 1 FROM pg_policies WHERE schemaname = %s AND tablename = %s "
+            "AND policyname = %s",
+            (BOOKKEEPING_SCHEMA, table, name),
+        ).fetchone()
+        if exists:
+            continue
+        policy = sql.Identifier(name)
         connection.execute(
             sql.SQL("CREATE POLICY {} ON {} TO {} USING ({}) WITH CHECK ({})").format(
                 policy, identifier, sql.Identifier(role.role), own_rows, own_rows
@@ -213,6 +228,8 @@ def _grant_analyst(
     reader = sql.Identifier(analyst)
     for schema in sorted({"public", *schemas}):
         name = sql.Identifier(schema)
+        # PostgreSQL before 15 let everyone create in public: nobody but the admin may here
+        connection.execute(sql.SQL("REVOKE CREATE ON SCHEMA {} FROM PUBLIC").format(name))
         connection.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(name, reader))
         connection.execute(
             sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(name, reader)

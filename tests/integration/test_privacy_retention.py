@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, ConfigResource
 
 from headwater.kafka.clients import make_admin
@@ -15,13 +16,27 @@ from headwater.privacy.retention import api_raw_config
 from headwater.raw import RAW_RETENTION_MS
 from headwater.settings import Settings
 from stream_processors.topics import processor_topics
+from tests.conftest import wait_for
 
 HOURS = 5
 
 
 def _config(admin: AdminClient, topic: str, key: str) -> str:
+    """The topic's setting, once the broker knows the topic (a new one may take a moment)."""
     resource = ConfigResource(ConfigResource.Type.TOPIC, topic)
-    return str(admin.describe_configs([resource])[resource].result()[key].value)
+    found: list[str] = []
+
+    def described() -> bool:
+        try:
+            found.append(str(admin.describe_configs([resource])[resource].result()[key].value))
+        except KafkaException as error:
+            if error.args[0].code() != KafkaError.UNKNOWN_TOPIC_OR_PART:
+                raise
+            return False
+        return True
+
+    wait_for(described, timeout_s=30, what=f"the configuration of {topic}")
+    return found[-1]
 
 
 @pytest.fixture

@@ -82,9 +82,26 @@ def test_setup_writes_the_credentials_privately_and_changes_nothing_when_run_aga
     file = tmp_path / "warehouse-roles.json"
     assert oct(file.stat().st_mode & 0o777) == "0o600"
     assert set(credentials) == {r.role for r in sink_roles(settings, prefix)}
+
+    def catalog() -> list[tuple[object, ...]]:
+        with connect(_admin(settings)) as admin:
+            return admin.execute(
+                "SELECT rolname, rolpassword FROM pg_authid WHERE rolname LIKE %s "
+                "UNION ALL SELECT policyname, qual FROM pg_policies WHERE policyname LIKE %s "
+                "ORDER BY 1",
+                (f"{prefix}%", f"{prefix}%"),
+            ).fetchall()
+
+    before = catalog()
+    assert all(
+        str(row[1]).startswith("SCRAM-SHA-256$")
+        for row in before
+        if "_own_rows" not in str(row[0]) and row[1]
+    )
     again = _setup(settings, file, prefix)
     assert again.returncode == 0, again.stderr
     assert json.loads(file.read_text()) == credentials  # the same passwords
+    assert catalog() == before  # the same verifiers and policies: nothing was redone
     for entry in credentials.values():
         assert entry["password"] not in again.stdout + again.stderr
         assert "sslmode=verify-full" in entry["dsn"]

@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from connectors import scram
+from headwater import scram
 
 
 def test_a_verifier_matches_its_password_only() -> None:
