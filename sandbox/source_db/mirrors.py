@@ -66,10 +66,11 @@ def source_in_warehouse(
         connection.execute(
             sql.SQL("CREATE SERVER {} FOREIGN DATA WRAPPER postgres_fdw OPTIONS ({})").format(
                 sql.Identifier(server),
-                sql.SQL("host {}, port {}, dbname {}").format(
-                    sql.Literal(str(source["host"])),
-                    sql.Literal(str(source["port"])),
-                    sql.Literal(str(source["dbname"])),
+                sql.SQL(", ").join(
+                    sql.SQL("{} {}").format(sql.Identifier(option), sql.Literal(str(value)))
+                    for option, value in source.items()
+                    # the warehouse server reaches the source over the DSN's (verified) TLS too
+                    if option in ("host", "port", "dbname", "sslmode", "sslrootcert")
                 ),
             )
         )
