@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.services import BenchService
 from control.stack.launcher import Stack
+from headwater.postgres import verified
 from headwater.settings import Settings, load_settings
 from headwater.topology import API_SOURCES
 from producers.base import Window
@@ -49,7 +50,7 @@ def _settings(environment: dict[str, str]) -> Settings:
 
 
 def _count(dsn: str, sql: str, parameter: object) -> int:
-    with psycopg.connect(dsn) as warehouse:
+    with psycopg.connect(verified(dsn)) as warehouse:
         row = warehouse.execute(sql, (parameter,)).fetchone()
     return int(row[0]) if row else 0
 
@@ -143,7 +144,7 @@ def main() -> None:
         finally:
             for service in services:
                 service.stop()
-            with psycopg.connect(warehouse, autocommit=True) as connection:
+            with psycopg.connect(verified(warehouse), autocommit=True) as connection:
                 connection.execute(
                     "DELETE FROM ad_performance_daily WHERE account_id = ANY(%s)", (ads_accounts,)
                 )

@@ -31,6 +31,7 @@ from bench.services import BenchService
 from connectors.client import ConnectClient
 from control.stack.launcher import Stack
 from headwater.kafka.clients import make_admin, make_consumer
+from headwater.postgres import verified
 from headwater.settings import Settings, load_settings
 from headwater.topology import norm_cdc_topic
 from sandbox.source_db import drop_schema, prepare_source
@@ -113,7 +114,7 @@ class CdcRig:
         return self
 
     def _prepare(self) -> None:
-        with psycopg.connect(self.source_dsn, autocommit=True) as source:
+        with psycopg.connect(verified(self.source_dsn), autocommit=True) as source:
             prepare_source(
                 source, schema=self.schema, customers=SEED_CUSTOMERS, orders=SEED_ORDERS, seed=5
             )
@@ -216,7 +217,7 @@ class CdcRig:
 
     def _sink_committed(self) -> dict[Partition, tuple[int, float]]:
         if self._warehouse is None or self._warehouse.closed:  # one backend for every poll
-            self._warehouse = psycopg.connect(self.warehouse_dsn, autocommit=True)
+            self._warehouse = psycopg.connect(verified(self.warehouse_dsn), autocommit=True)
         rows = self._warehouse.execute(
             "SELECT topic, partition, next_offset, extract(epoch FROM updated_at)::float8 "
             "FROM headwater.sink_offsets WHERE sink = %s",
@@ -256,7 +257,7 @@ class CdcRig:
         """Every mirror equals its source table, row for row (SQL); raise when they differ."""
         deadline = time.monotonic() + timeout_s
         while True:
-            with psycopg.connect(self.warehouse_dsn) as warehouse:
+            with psycopg.connect(verified(self.warehouse_dsn)) as warehouse:
                 policy = MirrorPolicy.of(
                     Settings(processor={"pseudonymization_key": SecretStr(self.key)})
                 )
@@ -276,7 +277,7 @@ class CdcRig:
         if self._warehouse is not None:
             self._warehouse.close()
         self.headwater("connectors", "delete", "--drop-slot")
-        with psycopg.connect(self.source_dsn, autocommit=True) as source:
+        with psycopg.connect(verified(self.source_dsn), autocommit=True) as source:
             publication = sql.Identifier(f"bench_{self.tag}")
             source.execute(sql.SQL("DROP PUBLICATION IF EXISTS {}").format(publication))
             signal = sql.Identifier("headwater_cdc", f"bench_{self.tag}_signal")
@@ -285,7 +286,7 @@ class CdcRig:
             role = sql.Identifier(f"bench_cdc_{self.tag}")
             source.execute(sql.SQL("DROP OWNED BY {}").format(role))
             source.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(role))
-        with psycopg.connect(self.warehouse_dsn, autocommit=True) as warehouse:
+        with psycopg.connect(verified(self.warehouse_dsn), autocommit=True) as warehouse:
             warehouse.execute(
                 sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(self.schema))
             )

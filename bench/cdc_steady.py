@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.cdc_rig import TABLES, CdcRig
 from bench.harness import Result, medians_of, report
+from headwater.postgres import verified
 from headwater.settings import load_settings
 from sandbox.workload import run_workload
 
@@ -50,7 +51,7 @@ def _row_delays(rig: CdcRig, since: float) -> dict[str, float]:
         "SELECT count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY d), "
         "percentile_cont(0.99) WITHIN GROUP (ORDER BY d), max(d) FROM ({}) AS t"
     ).format(rows)
-    with psycopg.connect(rig.warehouse_dsn) as warehouse:
+    with psycopg.connect(verified(rig.warehouse_dsn)) as warehouse:
         found = warehouse.execute(query, {"since": since}).fetchone()
     if found is None or not found[0]:
         raise AssertionError("no mirror row was stamped during the run")

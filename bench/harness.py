@@ -15,6 +15,7 @@ from pathlib import Path
 
 import psycopg
 
+from headwater.postgres import verified
 from headwater.settings import load_settings
 
 LOAD_AT_START = os.getloadavg()[0]  # others' work on the machine skews every figure
@@ -79,7 +80,7 @@ def _postgres_version() -> str:
     if not dsn:
         return "not configured"
     try:
-        with psycopg.connect(dsn, connect_timeout=5) as connection:
+        with psycopg.connect(verified(dsn), connect_timeout=5) as connection:
             row = connection.execute("SHOW server_version").fetchone()
     except psycopg.Error as error:
         return f"not reached ({type(error).__name__})"

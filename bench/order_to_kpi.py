@@ -25,6 +25,7 @@ from psycopg import sql
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from control.stack.launcher import Stack
+from headwater.postgres import verified
 from headwater.settings import load_settings
 
 CAMPAIGN = "fb-99999999"  # attributed to Facebook campaign 99999999, which no workload uses
@@ -57,8 +58,8 @@ def main() -> None:
     time.sleep(args.warmup)
     delays: list[float] = []
     with (
-        psycopg.connect(source_dsn, autocommit=True) as source,
-        psycopg.connect(warehouse_dsn, autocommit=True) as warehouse,
+        psycopg.connect(verified(source_dsn), autocommit=True) as source,
+        psycopg.connect(verified(warehouse_dsn), autocommit=True) as warehouse,
     ):
         customers = sql.Identifier(args.schema, "customers")
         orders = sql.Identifier(args.schema, "orders")

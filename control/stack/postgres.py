@@ -116,10 +116,23 @@ class PostgresCluster(Component):
                 conf_file.write(include)
 
     def outdated(self) -> bool:
+        """Its configuration is older, or it serves a certificate the stack has since renewed
+        (``StackTls.ensure`` renews one near its end or missing a host name)."""
         conf, hba = self.data / INCLUDED_CONF, self.data / "pg_hba.conf"
         if not (conf.exists() and hba.exists()):
             return False
-        return conf.read_text() != self._conf_text() or hba.read_text() != PG_HBA
+        if conf.read_text() != self._conf_text() or hba.read_text() != PG_HBA:
+            return True
+        return not self._serves(self.tls.server_cert, self.server_cert) or not self._serves(
+            self.tls.server_key, self.server_key
+        )
+
+    @staticmethod
+    def _serves(stack_file: Path, placed: Path) -> bool:
+        try:
+            return placed.read_bytes() == stack_file.read_bytes()
+        except FileNotFoundError:
+            return False
 
     def _place_certificate(self) -> None:
         """The stack's server certificate and key, where the server (its own user) reads them."""

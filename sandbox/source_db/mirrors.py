@@ -15,6 +15,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
+from headwater.postgres import verified
 from headwater.privacy.policy import Action, CdcPolicy
 from headwater.privacy.pseudonyms import SEPARATOR, Pseudonymizer
 from headwater.settings import Settings
@@ -58,9 +59,9 @@ def source_in_warehouse(
     warehouse_dsn: str, source_dsn: str, schema: str, tables: list[str]
 ) -> Iterator[str]:
     """Import the source tables into the warehouse as foreign tables; yields their schema."""
-    source = conninfo_to_dict(source_dsn)
+    source = conninfo_to_dict(verified(source_dsn))
     server, local = f"src_{schema}", f"fdw_{schema}"
-    with psycopg.connect(warehouse_dsn, autocommit=True) as connection:
+    with psycopg.connect(verified(warehouse_dsn), autocommit=True) as connection:
         connection.execute("CREATE EXTENSION IF NOT EXISTS postgres_fdw")
         connection.execute("CREATE EXTENSION IF NOT EXISTS pgcrypto")  # hmac() of the policy
         connection.execute(

@@ -20,6 +20,7 @@ from typing import Any, Final
 import psycopg
 from psycopg import sql
 
+from headwater.postgres import verified
 from sandbox.source_db.errors import ChangeRejected, SchemaMissing, SourceUnavailable
 from sandbox.source_db.schema import Table, adapt, check_schema_name, qualified, tables_exist
 from sandbox.source_db.values import TOAST_MIN_BYTES
@@ -204,7 +205,7 @@ class SourceSession:
         if self._connection is None or self._connection.closed or self._connection.broken:
             self.close()
             self._connection = psycopg.connect(
-                self._dsn,
+                verified(self._dsn),
                 application_name=f"{APPLICATION_NAME}:{self._schema}"[:63],
                 connect_timeout=10,
             )

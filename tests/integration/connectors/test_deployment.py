@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from pydantic import SecretStr
 
 from connectors.base import ConnectorFailed, ConnectorNotStreaming, InvalidConnectorConfig
-from connectors.debezium_postgres import signal_table
+from connectors.debezium_postgres import render_config, signal_table
 from connectors.deployment import apply_connector, delete_connector, validate_connector
 from connectors.source_setup import setup_source
+from control.stack.tls import StackTls
 from headwater.kafka.clients import make_admin
+from headwater.settings import Settings
 from tests.integration.connectors.conftest import CdcSandbox, Record
 
 
@@ -246,3 +251,36 @@ def test_an_added_table_is_snapshotted_even_when_the_first_start_fails(
         lambda records: _ids(records, "r") >= {10, 11, 12, 13, 14},
         what="the snapshot signal queued before the failed start",
     )
+
+
+def _source_dsn(box: CdcSandbox, **tls: str) -> Settings:
+    """The sandbox's settings whose source DSN has other TLS parameters."""
+    settings = box.settings("customers")
+    source = settings.source.model_copy(
+        update={"dsn": SecretStr(make_conninfo(box.admin_dsn, **tls))}
+    )
+    return settings.model_copy(update={"source": source})
+
+
+def test_debezium_verifies_the_source_and_refuses_another_ca_or_no_tls(
+    sandbox: CdcSandbox, tmp_path: Path
+) -> None:
+    setup_source(sandbox.settings("customers"))
+    stack_ca = str(conninfo_to_dict(sandbox.admin_dsn)["sslrootcert"])
+    verified = _source_dsn(sandbox)
+    assert render_config(verified)["database.sslmode"] == "verify-full"
+    assert render_config(verified)["database.sslrootcert"] == stack_ca
+    validate_connector(verified, sandbox.client)  # the stack's CA, a PEM file: accepted
+
+    other = StackTls(tmp_path / "other-ca")
+    other.ensure()
+    with pytest.raises(InvalidConnectorConfig) as wrong_ca:
+        validate_connector(_source_dsn(sandbox, sslrootcert=str(other.ca_cert)), sandbox.client)
+    [problem] = wrong_ca.value.problems
+    assert "PKIX path validation failed" in problem.errors[0]
+
+    with pytest.raises(InvalidConnectorConfig) as plaintext:
+        validate_connector(_source_dsn(sandbox, sslmode="disable"), sandbox.client)
+    [problem] = plaintext.value.problems
+    assert "pg_hba.conf rejects connection" in problem.errors[0]
+    assert "no encryption" in problem.errors[0]
