@@ -30,6 +30,7 @@ import psycopg
 from psycopg import sql
 
 from headwater import scram
+from headwater.errors import Terminal
 from headwater.settings import Settings
 from headwater.topology import SINKS, load
 from sinks.base import BatchWriter
@@ -73,6 +74,11 @@ def sink_roles(settings: Settings, prefix: str = DEFAULT_PREFIX) -> list[SinkRol
         tables: tuple[tuple[str, str], ...] = ()
         if isinstance(writer, VersionedUpsertWriter):
             tables = ((writer.spec.schema, writer.spec.table),)
+        elif entry.name != CDC_SINK:  # its role would own nothing and fail at its first batch
+            raise Terminal(
+                f"sink {entry.name}: no role plan for a {type(writer).__name__} "
+                "(which tables does it write?)"
+            )
         roles.append(
             SinkRole(
                 entry.name, role_name(entry.name, prefix), f"headwater-sink-{writer.name}", tables

@@ -28,6 +28,35 @@ def dsn_as(admin_dsn: str, role: str, password: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+def kept_passwords(credentials_file: Path) -> dict[str, str]:
+    """The passwords of the roles a previous run wrote to ``credentials_file`` (none if absent).
+
+    A file of another shape is refused without quoting it (it may hold passwords)."""
+    if not credentials_file.exists():
+        return {}
+    try:
+        entries = json.loads(credentials_file.read_text())
+        return {str(role): str(entry["password"]) for role, entry in entries.items()}
+    except (ValueError, TypeError, KeyError, AttributeError):
+        raise ConfigurationError(
+            "--credentials-file",
+            f"{credentials_file} is not a credentials file written by warehouse setup",
+        ) from None
+
+
+def save_credentials(credentials_file: Path, admin_dsn: str, passwords: dict[str, str]) -> None:
+    """Each role's password and DSN (the admin's, as that role), readable by the owner only:
+    the file is made or narrowed to mode 600 before the passwords are written."""
+    credentials = {
+        role: {"password": password, "dsn": dsn_as(admin_dsn, role, password)}
+        for role, password in passwords.items()
+    }
+    credentials_file.parent.mkdir(parents=True, exist_ok=True)
+    credentials_file.touch(mode=0o600, exist_ok=True)
+    credentials_file.chmod(0o600)
+    credentials_file.write_text(json.dumps(credentials, indent=2) + "\n")
+
+
 @warehouse.command()
 @click.option(
     "--credentials-file",
@@ -48,26 +77,11 @@ def setup(settings: Settings, credentials_file: Path, role_prefix: str, rotate: 
     if settings.warehouse.dsn is None:
         raise ConfigurationError("HEADWATER_WAREHOUSE__DSN", "is needed (an admin's DSN)")
     admin = settings.warehouse.dsn.get_secret_value()
-    kept: dict[str, dict[str, str]] = (
-        json.loads(credentials_file.read_text()) if credentials_file.exists() else {}
-    )
+    kept = kept_passwords(credentials_file)
     with connect(admin, settings.warehouse, autocommit=False) as connection:
-        passwords = set_up_roles(
-            connection,
-            settings,
-            {role: entry["password"] for role, entry in kept.items()},
-            role_prefix,
-            rotate,
-        )
+        passwords = set_up_roles(connection, settings, kept, role_prefix, rotate)
         connection.commit()
-    credentials = {
-        role: {"password": password, "dsn": dsn_as(admin, role, password)}
-        for role, password in passwords.items()
-    }
-    credentials_file.parent.mkdir(parents=True, exist_ok=True)
-    credentials_file.touch(mode=0o600, exist_ok=True)
-    credentials_file.chmod(0o600)
-    credentials_file.write_text(json.dumps(credentials, indent=2) + "\n")
+    save_credentials(credentials_file, admin, passwords)
     for role in sink_roles(settings, role_prefix):
         click.echo(f"sink {role.sink}: role {role.role}")
     click.echo(f"analysts: role {analyst_role(role_prefix)} (grant it to people)")
