@@ -11,7 +11,9 @@
   the mirrors that exist;
 - lets every sink role read and write the shared bookkeeping tables (consumed offsets,
   refused records) only in the rows of its own consumer groups (row-level security on the
-  ``sink`` column: ``headwater-sink-<name>`` and what starts with it, a replay's shadow);
+  ``sink`` column: ``headwater-sink-<name>`` and the groups ``headwater-sink-<name>-...``
+  of a second deployment; a replay's shadow positions, ``<group>__replay``, are the
+  admin's, who runs replays);
 - gives the analyst role (no login: grant it to people) SELECT on every data table, also
   those the sinks create later, and nothing else.
 
@@ -84,7 +86,20 @@ def sink_roles(settings: Settings, prefix: str = DEFAULT_PREFIX) -> list[SinkRol
                 entry.name, role_name(entry.name, prefix), f"headwater-sink-{writer.name}", tables
             )
         )
+    _check_groups_apart(roles)
     return roles
+
+
+def _check_groups_apart(roles: list[SinkRole]) -> None:
+    """A role's rows are its group and the groups that start with ``<group>-``: no sink's
+    group may be such a group of another (a sink ``app`` would see ``app-events``' rows)."""
+    for role in roles:
+        for other in roles:
+            if other is not role and other.group_prefix.startswith(role.group_prefix + "-"):
+                raise Terminal(
+                    f"sinks {role.sink} and {other.sink}: the bookkeeping rows of "
+                    f"{other.group_prefix} would be visible to {role.role}; rename one"
+                )
 
 
 def mirror_schemas(settings: Settings) -> list[str]:

@@ -8,7 +8,7 @@ from headwater.errors import Terminal
 from headwater.settings import CdcSettings, Settings
 from headwater.topology import SINKS, Sink
 from sinks import roles
-from sinks.roles import analyst_role, mirror_schemas, role_name, sink_roles
+from sinks.roles import SinkRole, analyst_role, mirror_schemas, role_name, sink_roles
 
 
 def _settings() -> Settings:
@@ -64,3 +64,11 @@ def test_a_sink_whose_tables_are_unknown_is_refused(monkeypatch: pytest.MonkeyPa
     )
     with pytest.raises(Terminal, match="sink other: no role plan for a _OtherWriter"):
         sink_roles(_settings())
+
+
+def test_sinks_whose_groups_would_share_rows_are_refused() -> None:
+    app = SinkRole("app", "headwater_sink_app", "headwater-sink-app", ())
+    events = SinkRole("app-events", "headwater_sink_app_events", "headwater-sink-app-events", ())
+    with pytest.raises(Terminal, match="headwater-sink-app-events would be visible to"):
+        roles._check_groups_apart([app, events])
+    roles._check_groups_apart(sink_roles(_settings()))  # the topology's sinks are apart
