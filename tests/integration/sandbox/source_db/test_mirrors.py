@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from pydantic import SecretStr
 
 from headwater.privacy.pseudonyms import Pseudonymizer
@@ -63,3 +64,34 @@ def test_the_source_compares_equal_to_a_mirror_holding_pseudonyms(settings: Sett
         finally:
             source.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
             warehouse.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def test_the_warehouse_reaches_a_source_dsn_naming_no_sslmode_verified(
+    settings: Settings,
+) -> None:
+    assert settings.source.dsn is not None
+    assert settings.warehouse.dsn is not None
+    source_dsn = settings.source.dsn.get_secret_value()
+    params = conninfo_to_dict(source_dsn)
+    del params["sslmode"]  # the CA stays: verify-full is what an unnamed mode becomes
+    bare_source = make_conninfo("", **params)
+    warehouse_dsn = settings.warehouse.dsn.get_secret_value()
+    schema = f"mirrors_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(source_dsn, autocommit=True) as source:
+        try:
+            source.execute(f'CREATE SCHEMA "{schema}"')
+            source.execute(f'CREATE TABLE "{schema}".customers AS SELECT 1 AS id')
+            with (
+                source_in_warehouse(warehouse_dsn, bare_source, schema, ["customers"]) as foreign,
+                psycopg.connect(warehouse_dsn) as warehouse,
+            ):
+                options = warehouse.execute(
+                    "SELECT srvoptions FROM pg_foreign_server WHERE srvname = %s",
+                    (f"src_{schema}",),
+                ).fetchone()
+                read = warehouse.execute(f'SELECT id FROM "{foreign}".customers').fetchall()
+        finally:
+            source.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    assert options is not None
+    assert "sslmode=verify-full" in options[0]
+    assert read == [(1,)]  # through the verified link
