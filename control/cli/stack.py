@@ -72,7 +72,11 @@ def status(settings: Settings) -> None:
 )
 @pass_settings
 def env(settings: Settings, secure: bool, principal: str) -> None:
-    """Print the settings a shell or a test needs: eval "$(headwater stack env)"."""
+    """Print the settings a shell or a test needs: eval "$(headwater stack env)".
+
+    Without a running stack it says so and changes nothing (no state folder, no password).
+    """
     launcher = Stack(settings.stack, pipeline=settings)
+    launcher.check_running()
     environment = launcher.secure_environment(principal) if secure else None
     click.echo(launcher.export_lines(environment), nl=False)

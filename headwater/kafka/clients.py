@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient
 
 from headwater.errors import DependencyUnavailable
+from headwater.kafka.client_log import LIBRDKAFKA_LOG
 from headwater.kafka.security import (
     REFUSALS,
     KafkaRefused,
@@ -22,12 +24,17 @@ def base_config(settings: KafkaSettings) -> dict[str, Any]:
     """Connection and security settings shared by producers, consumers and admin clients.
 
     The operator's ``client_config`` passthrough comes first, so nothing it says can undo
-    the typed settings (the settings refuse its keys that would).
+    the typed settings (the settings refuse its keys that would). librdkafka's own lines go
+    through the project's logging (``headwater.kafka.client_log``), served by ``poll()``.
     """
     warn_if_unencrypted(settings)
     return (
         {key: value.get_secret_value() for key, value in settings.client_config.items()}
-        | {"bootstrap.servers": settings.bootstrap_servers, "client.id": settings.client_id}
+        | {
+            "bootstrap.servers": settings.bootstrap_servers,
+            "client.id": settings.client_id,
+            "logger": LIBRDKAFKA_LOG,
+        }
         | security_config(settings)
     )
 
@@ -79,29 +86,45 @@ def make_admin(settings: KafkaSettings, **overrides: Any) -> AdminClient:
     return AdminClient(base_config(settings) | overrides)
 
 
-#: how long a service waits at start for Kafka to answer before it says why it did not
-START_CHECK_S = 8.0
+#: how long a service waits at start for Kafka to answer before it says why it did not (it
+#: says so sooner when no broker accepts a connection)
+START_CHECK_S = 6.0
+#: how long one metadata request waits before the client's errors are looked at
+_ATTEMPT_S = 1.0
 
 
 def check_reachable(settings: KafkaSettings, timeout_s: float = 5.0) -> int:
     """Ask the cluster for metadata; returns the number of brokers, raises if none answer.
 
     The client's own errors (authentication, TLS verification, a protocol mismatch) are
-    collected while it tries, so the refusal names the cause instead of a bare timeout.
+    collected while it tries, so the refusal names the cause instead of a bare timeout. It
+    gives up before ``timeout_s`` once every broker is down without having refused us (a
+    refused connection, a name that does not resolve): Kafka is not there, and the caller
+    (a service at start) exits "dependency unavailable" to be restarted, at once.
     """
     witness = RefusalWitness()
     admin = make_admin(settings, error_cb=witness.error_cb, logger=witness)
-    try:
-        metadata = admin.list_topics(timeout=timeout_s)
-    except KafkaException as error:
-        admin.poll(0)  # serves the error callbacks queued while it tried
-        cause = witness.explain(settings) or str(error)
-        if cause.startswith(REFUSALS):
-            raise KafkaRefused(f"Kafka at {settings.bootstrap_servers} refused: {cause}") from error
-        raise DependencyUnavailable(
-            f"Kafka at {settings.bootstrap_servers} did not answer: {cause}"
-        ) from error
-    return len(metadata.brokers)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            metadata = admin.list_topics(
+                timeout=max(0.1, min(_ATTEMPT_S, deadline - time.monotonic()))
+            )
+        except KafkaException as error:
+            admin.poll(0)  # serves the error callbacks queued while it tried
+            cause = witness.explain(settings) or str(error)
+            refused = cause.startswith(REFUSALS)
+            if time.monotonic() < deadline and (refused or not witness.all_brokers_down):
+                continue  # a refusal may be a broker still starting: it has until the deadline
+            if refused:
+                raise KafkaRefused(
+                    f"Kafka at {settings.bootstrap_servers} refused: {cause}"
+                ) from error
+            raise DependencyUnavailable(
+                f"Kafka at {settings.bootstrap_servers} did not answer: {cause} "
+                "(is it running? HEADWATER_KAFKA__BOOTSTRAP_SERVERS names its brokers)"
+            ) from error
+        return len(metadata.brokers)
 
 
 def kafka_reachable(settings: KafkaSettings, timeout_s: float = 2.0) -> bool:

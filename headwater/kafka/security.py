@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import ssl
 from collections.abc import Iterable
 from typing import Any
@@ -91,9 +92,14 @@ class RefusalWitness:
 
     def __init__(self) -> None:
         self.lines: list[str] = []
+        #: whether the client said that no broker is up (none accepted a connection)
+        self.all_brokers_down = False
 
     def error_cb(self, error: KafkaError) -> None:
         """librdkafka's error callback."""
+        if error.code() == KafkaError._ALL_BROKERS_DOWN:
+            self.all_brokers_down = True  # "1/1 brokers are down": what failed is said apart
+            return
         self.lines.append(error.str())
 
     def log(self, _level: int, message: str, *args: object) -> None:
@@ -117,9 +123,15 @@ REFUSALS = (
 )
 
 
+#: what varies between two tellings of the same failure: ``(after 3ms in state CONNECT)``
+_ATTEMPT_DETAILS = re.compile(r"\s*\(after \d+ms in state \w+[^)]*\)")
+
+
 def explain_refusal(settings: KafkaSettings, lines: Iterable[str]) -> str | None:
-    """Name the cause of a refusal from a client's error and log lines."""
-    joined = "; ".join(dict.fromkeys(line.split("]: ", 1)[-1] for line in lines))
+    """Name the cause of a refusal from a client's error and log lines (each told once)."""
+    joined = "; ".join(
+        dict.fromkeys(_ATTEMPT_DETAILS.sub("", line.split("]: ", 1)[-1]) for line in lines)
+    )
     lowered = joined.lower()
     if "authentication failed" in lowered or "sasl authentication error" in lowered:
         return (
