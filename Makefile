@@ -9,7 +9,7 @@ INSTALLED := $(VENV)/.installed
         format demo stack-up stack-down stack-status clean dashboards bench
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
