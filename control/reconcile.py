@@ -16,7 +16,7 @@ last poll that covered it shows as a difference: re-poll it (``headwater backfil
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -102,14 +102,19 @@ class Comparison:
         return head + ", ".join(parts)
 
 
+#: one account's figures of a day, as the platform's API serves them now
+AccountTotals = Callable[[str, date], Figures]
+
+
 @dataclass(frozen=True)
 class AdSource:
-    """How one ad platform is reconciled: its warehouse name and its accounts' API totals."""
+    """How one ad platform is reconciled: its warehouse name, accounts and API client."""
 
     name: str
     platform: str
     accounts: Callable[[Settings], list[str]]
-    api_totals: Callable[[Settings, Sequence[str], date], dict[str, Figures]]
+    #: the API side, built (and its settings checked) before anything is contacted
+    api: Callable[[Settings], AccountTotals]
     setting: str
 
 
@@ -117,15 +122,16 @@ def _facebook_accounts(settings: Settings) -> list[str]:
     return [account.removeprefix("act_") for account in settings.facebook.ad_account_ids]
 
 
-def _facebook_totals(settings: Settings, accounts: Sequence[str], day: date) -> dict[str, Figures]:
+def _facebook_api(settings: Settings) -> AccountTotals:
     source: FacebookAdsSource = build_facebook(settings)
     kinds = set(settings.facebook.conversion_action_types)
-    totals: dict[str, Figures] = {}
-    for account in accounts:
+
+    def totals(account: str, day: date) -> Figures:
         rows = source.client.insights(
             account, Window(day, day), FACEBOOK_ACCOUNT_FIELDS, level="account"
         )
-        totals[account] = sum((_facebook_figures(row, kinds) for row in rows), NONE)
+        return sum((_facebook_figures(row, kinds) for row in rows), NONE)
+
     return totals
 
 
@@ -149,13 +155,14 @@ def _google_accounts(settings: Settings) -> list[str]:
         raise ConfigurationError("HEADWATER_GOOGLE_ADS__CUSTOMER_IDS", str(error)) from error
 
 
-def _google_totals(settings: Settings, customers: Sequence[str], day: date) -> dict[str, Figures]:
+def _google_api(settings: Settings) -> AccountTotals:
     client = GoogleAdsClient(settings.google_ads, session=api_session(settings.poller))
-    query = ad_group_daily_query(Window(day, day))
-    totals: dict[str, Figures] = {}
-    for customer in customers:
-        rows = (row for batch in client.search_stream(customer, query) for row in batch.results)
-        totals[customer] = sum((_google_figures(row) for row in rows), NONE)
+
+    def totals(customer: str, day: date) -> Figures:
+        batches = client.search_stream(customer, ad_group_daily_query(Window(day, day)))
+        rows = (row for batch in batches for row in batch.results)
+        return sum((_google_figures(row) for row in rows), NONE)
+
     return totals
 
 
@@ -170,9 +177,9 @@ def _google_figures(row: Mapping[str, Any]) -> Figures:
 
 
 AD_SOURCES: tuple[AdSource, ...] = (
-    AdSource("facebook_ads", "facebook", _facebook_accounts, _facebook_totals,
+    AdSource("facebook_ads", "facebook", _facebook_accounts, _facebook_api,
              "HEADWATER_FACEBOOK__AD_ACCOUNT_IDS"),
-    AdSource("google_ads", "google_ads", _google_accounts, _google_totals,
+    AdSource("google_ads", "google_ads", _google_accounts, _google_api,
              "HEADWATER_GOOGLE_ADS__CUSTOMER_IDS"),
 )  # fmt: skip
 
@@ -198,14 +205,19 @@ def chosen_sources(settings: Settings, names: Iterable[str]) -> list[AdSource]:
     return configured
 
 
+def warehouse_dsn(settings: Settings) -> str:
+    """The warehouse's connection string, which the comparison reads."""
+    if settings.warehouse.dsn is None:
+        raise ConfigurationError("HEADWATER_WAREHOUSE__DSN", "is required: reconcile reads it")
+    return settings.warehouse.dsn.get_secret_value()
+
+
 def warehouse_totals(
     settings: Settings, platform: str, accounts: Sequence[str], day: date
 ) -> dict[str, Figures]:
     """Each account's day as ``ad_performance_daily`` holds it (latest restatement)."""
-    if settings.warehouse.dsn is None:
-        raise ConfigurationError("HEADWATER_WAREHOUSE__DSN", "is required: reconcile reads it")
     try:
-        with connect(settings.warehouse.dsn.get_secret_value(), settings.warehouse) as warehouse:
+        with connect(warehouse_dsn(settings), settings.warehouse) as warehouse:
             return _sums(warehouse, platform, accounts, day)
     except psycopg.OperationalError as error:
         raise DependencyUnavailable(f"warehouse: {error}".strip()) from error
@@ -229,12 +241,17 @@ def _sums(
     }
 
 
-def reconcile(settings: Settings, source: AdSource, day: date) -> list[Comparison]:
-    """The comparison of each of the source's configured accounts for the day."""
-    accounts = source.accounts(settings)
-    stored = warehouse_totals(settings, source.platform, accounts, day)
-    served = source.api_totals(settings, accounts, day)
-    return [
-        Comparison(source.name, account, day, stored.get(account, NONE), served.get(account, NONE))
-        for account in accounts
-    ]
+def reconcile(settings: Settings, sources: Sequence[AdSource], day: date) -> Iterator[Comparison]:
+    """The comparison of each configured account of the sources for the day.
+
+    Every setting (the warehouse's DSN, each source's credentials) is checked before the
+    first request: a missing one is a ConfigurationError before anything is contacted.
+    """
+    warehouse_dsn(settings)
+    apis = [(source, source.api(settings)) for source in sources]
+    for source, api in apis:
+        accounts = source.accounts(settings)
+        stored = warehouse_totals(settings, source.platform, accounts, day)
+        for account in accounts:
+            served = api(account, day)
+            yield Comparison(source.name, account, day, stored.get(account, NONE), served)

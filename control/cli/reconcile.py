@@ -32,10 +32,9 @@ def reconcile_command(settings: Settings, day: datetime, sources: tuple[str, ...
     platform restated after the pollers last pulled it differs: `headwater backfill` it.
     """
     differing = 0
-    for source in chosen_sources(settings, sources):
-        for comparison in reconcile(settings, source, day.date()):
-            click.echo(comparison.line())
-            differing += not comparison.matches
+    for comparison in reconcile(settings, chosen_sources(settings, sources), day.date()):
+        click.echo(comparison.line())
+        differing += not comparison.matches
     if differing:
         click.echo(f"{differing} account-day(s) differ", err=True)
         sys.exit(1)

@@ -55,3 +55,28 @@ def test_a_date_not_yyyy_mm_dd_is_a_usage_error() -> None:
     done = headwater_with("reconcile", "--date", "20/11/2026", env={})
     assert done.returncode == 2
     assert "--date" in done.stderr
+
+
+def test_missing_credentials_are_reported_before_the_warehouse_is_contacted() -> None:
+    done = headwater_with(
+        "reconcile", "--date", "2026-11-20",
+        env={
+            "HEADWATER_FACEBOOK__AD_ACCOUNT_IDS": "[\"act_101\"]",
+            "HEADWATER_GOOGLE_ADS__CUSTOMER_IDS": "[\"1234567890\"]",
+            "HEADWATER_FACEBOOK__ACCESS_TOKEN": "token",
+            # nothing listens there: contacting it would be exit 75, not a settings error
+            "HEADWATER_WAREHOUSE__DSN": "postgresql://u:p@127.0.0.1:9/wh?sslmode=disable",
+        },
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "HEADWATER_GOOGLE_ADS__DEVELOPER_TOKEN: is required" in done.stderr
+    assert done.stdout == ""
+
+
+def test_no_warehouse_is_a_settings_error() -> None:
+    done = headwater_with(
+        "reconcile", "--date", "2026-11-20",
+        env={"HEADWATER_FACEBOOK__AD_ACCOUNT_IDS": "[\"act_101\"]"},
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "HEADWATER_WAREHOUSE__DSN: is required" in done.stderr
