@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
+
+from control.cli.main import cli
 
 ROOT = Path(__file__).resolve().parents[3]
 AIRFLOW_PYTHON = ROOT / ".venv-airflow" / "bin" / "python"
@@ -172,3 +176,33 @@ def test_a_trigger_without_a_start_or_with_a_word_not_a_time_or_sink_is_refused(
     assert "'orders' is not one of" in refusals["unknown_sink"]
     assert refusals["sink_window"] is None
     assert refusals["processor"] is None
+
+
+def _parse(command: str) -> None:
+    """Parse a task's command with the real ``headwater`` CLI, as far as running it: an
+    unknown command, option or choice raises click's usage error."""
+    words = shlex.split(command)
+    assert words[0] == "headwater", command
+    found: click.Command = cli
+    name, rest = "headwater", words[1:]
+    while isinstance(found, click.Group):
+        name, rest = rest[0], rest[1:]
+        sub = found.get_command(click.Context(found), name)
+        assert sub is not None, f"{command}: no command {name!r}"
+        found = sub
+    found.make_context(name, rest)
+
+
+def test_every_rendered_command_is_one_the_headwater_cli_accepts(dagbag: dict[str, Any]) -> None:
+    commands = [task["command"] for dag in dagbag["dags"].values()
+                for task in dag["tasks"].values()]  # fmt: skip
+    commands += [
+        command
+        for name, tasks in dagbag["scenarios"].items()
+        if dagbag["refusals"][name] is None
+        for command in tasks.values()
+    ]
+    runs = [command for command in commands if command != "exit 99"]
+    assert len(runs) >= 12
+    for command in runs:
+        _parse(command)
