@@ -2,9 +2,10 @@
 
 Runs in the Airflow virtualenv (``make airflow``), not the project's: Airflow's dependencies
 are its own. tests/unit/deploy/test_airflow_dags.py runs it and checks the answer. Each
-task's command is also rendered for a run at 2026-11-28 06:00 UTC with no Variables set:
-with the DAG's default parameters, and for each scenario of argv[3] (``{name: {"dag": id,
-"params": {...}}}``) with those parameters updated, with whether Airflow would accept them.
+task's command is also rendered for a run due at 2026-11-28 06:00 UTC, with no logical date
+(as a manual run in Airflow 3) and no Variables set: with the DAG's default parameters, and
+for each scenario of argv[3] (``{name: {"dag": id, "params": {...}}}``) with those
+parameters updated, with whether Airflow would accept them.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import copy
 import json
 import sys
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from airflow.dag_processing.dagbag import DagBag
@@ -33,10 +35,7 @@ def _rendered(dag: Any, task: Any, overrides: dict[str, Any]) -> str:
     params = {name: dag.params.get_param(name).value for name in dag.params} | overrides
     context = {
         "params": params,
-        "data_interval_end": RUN_AT,
-        "data_interval_start": RUN_AT,
-        "logical_date": RUN_AT,
-        "ds": RUN_AT.date().isoformat(),
+        "dag_run": SimpleNamespace(run_after=RUN_AT),
         "macros": macros,
         "var": {"value": _NoVariables()},
     }

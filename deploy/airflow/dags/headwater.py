@@ -38,8 +38,10 @@ EVERY_DAG: dict[str, Any] = {
     "max_active_runs": 1,
     "tags": ["headwater"],
 }
-#: the day each run works on: the day before the run's date (a day that is over)
-DAY_BEFORE = "{{ macros.ds_add(data_interval_end | ds, -params.days_ago) }}"
+#: the run's date: when it was due (a manual run has no logical date; every run has run_after)
+RUN_DATE = "dag_run.run_after | ds"
+#: the day a reconciliation checks: days_ago (default 1: a day that is over) before the run
+DAY_BEFORE = f"{{{{ macros.ds_add({RUN_DATE}, -params.days_ago) }}}}"
 
 
 def _defaults(retries: int, retry_delay: timedelta, timeout: timedelta) -> dict[str, object]:
@@ -81,9 +83,8 @@ with DAG(
             task_id=f"backfill_{source}",
             bash_command=(
                 f"{HEADWATER} backfill {source}"
-                " --since {{ macros.ds_add(data_interval_end | ds, -params.deep_days) }}"
-                " --until {{ macros.ds_add(data_interval_end | ds, -params."
-                f"{source}_lookback_days - 1) }}}}"
+                f" --since {{{{ macros.ds_add({RUN_DATE}, -params.deep_days) }}}}"
+                f" --until {{{{ macros.ds_add({RUN_DATE}, -params.{source}_lookback_days - 1) }}}}"
             ),
         )
 
