@@ -14,7 +14,11 @@ from headwater.settings import Settings
 
 @click.command("reconcile")
 @click.option(
-    "--date", "day", required=True, type=click.DateTime(["%Y-%m-%d"]), help="The day (UTC date)."
+    "--date",
+    "day",
+    required=True,
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="The day (YYYY-MM-DD), as the platforms report it: in each account's time zone.",
 )
 @click.option(
     "--source",
