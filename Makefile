@@ -4,8 +4,11 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+# Airflow, for the DAG tests only: a virtualenv of its own (its dependencies are not ours)
+AIRFLOW_VENV ?= .venv-airflow
+AIRFLOW_INSTALLED := $(AIRFLOW_VENV)/.installed
 
-.PHONY: help install test test-unit test-integration test-badinput test-e2e test-reliability lint record-schemas \
+.PHONY: help install airflow test test-unit test-integration test-badinput test-e2e test-reliability lint record-schemas \
         format demo stack-up stack-down stack-status clean dashboards bench
 
 help:  ## list the targets
@@ -19,10 +22,18 @@ $(INSTALLED): pyproject.toml
 
 install: $(INSTALLED)  ## create .venv and install Headwater with its test and dev tools
 
-test: $(INSTALLED)  ## every tier; starts the native stack when none is configured, stops it after
+$(AIRFLOW_INSTALLED): deploy/airflow/requirements.txt deploy/airflow/constraints.txt
+	$(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/pip install -q --upgrade pip
+	$(AIRFLOW_VENV)/bin/pip install -q -r deploy/airflow/requirements.txt -c deploy/airflow/constraints.txt
+	touch $@
+
+airflow: $(AIRFLOW_INSTALLED)  ## create .venv-airflow (Airflow, pinned) for the DAG tests
+
+test: $(INSTALLED) $(AIRFLOW_INSTALLED)  ## every tier; starts the native stack when none is configured, stops it after
 	$(BIN)/pytest tests
 
-test-unit: $(INSTALLED)  ## unit tests only (no services)
+test-unit: $(INSTALLED) $(AIRFLOW_INSTALLED)  ## unit tests only (no services; the DAG tests run in .venv-airflow)
 	$(BIN)/pytest tests/unit
 
 test-integration: $(INSTALLED)  ## integration tests against the real stack
@@ -72,4 +83,4 @@ demo: $(INSTALLED)  ## the whole system, watched live (DURATION=60: stop after 6
 	$(BIN)/headwater demo $(if $(DURATION),--duration $(DURATION))
 
 clean:  ## remove the virtualenv and caches (not the stack's state)
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(AIRFLOW_VENV) .mypy_cache .ruff_cache .pytest_cache
