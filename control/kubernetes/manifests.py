@@ -58,13 +58,14 @@ class Memory:
         return f"{2 * math.ceil(self.peak_mib / 64) * 64}Mi"
 
 
-#: Peak RSS (VmHWM) per kind of service; deploy/kubernetes/README.md says how each was taken.
+#: Peak RSS (VmHWM) per kind of service, from the benchmarks (deploy/kubernetes/README.md):
+#: the largest of each kind, the figures of the 2-core build machine.
 MEMORY: Final = {
-    "processor": Memory(276.3, "bench/cdc_drain.py: processor peak RSS, 30,000 changes"),
-    "sink": Memory(147.1, "bench/cdc_drain.py: sink cdc peak RSS, 30,000 changes"),
-    "poller": Memory(150.0, "measured: see deploy/kubernetes/README.md"),
-    "monitor": Memory(90.0, "measured: see deploy/kubernetes/README.md"),
-    "job": Memory(120.0, "measured: see deploy/kubernetes/README.md"),
+    "processor": Memory(276.3, "bench/cdc_drain.py: the processor on a 30,000-change backlog"),
+    "sink": Memory(147.1, "bench/cdc_drain.py: sink cdc on a 30,000-change backlog"),
+    "poller": Memory(118.9, "bench/service_memory.py: poll google_ads, first run (lookback)"),
+    "monitor": Memory(91.8, "bench/service_memory.py: connectors monitor"),
+    "job": Memory(87.4, "bench/service_memory.py: a one-shot headwater command"),
 }
 
 #: CPU requests (no CPU limits: a throttled consumer lags; requests reserve the share the
@@ -125,7 +126,7 @@ def secret_name(section: str, service: str) -> str:
     """The Secret holding a settings section's secrets for a service: each sink has its
     warehouse role's DSN (``headwater warehouse setup``); other sections are shared."""
     if section == "warehouse":
-        return f"{APP}-warehouse-{service}"
+        return f"{APP}-warehouse-{service.replace('_', '-')}"
     return f"{APP}-{section.replace('_', '-')}"
 
 
@@ -162,6 +163,11 @@ def services(settings: Settings) -> list[Service]:
     found += [Service(s.service, ("poll", s.name), "poller") for s in API_SOURCES]
     found.append(Service(CDC_MONITOR, ("connectors", "monitor"), "monitor"))
     return found
+
+
+def object_name(service: str) -> str:
+    """A service's objects' name: Kubernetes names allow no ``_`` (``poll-google_ads``)."""
+    return f"{APP}-{service.replace('_', '-')}"
 
 
 def _labels(component: str) -> dict[str, str]:
@@ -219,7 +225,7 @@ def deployment(service: Service, settings: Settings) -> Manifest:
     """The service's Deployment: probes on its metrics port, secrets by reference."""
     port = DEFAULT_BASE_PORT + port_offsets()[service.name]
     container = _container(
-        service.name,
+        service.name.replace("_", "-"),
         service.args,
         service.kind,
         _env_from(service.name, secret_sections()[service.name]),
@@ -244,7 +250,7 @@ def deployment(service: Service, settings: Settings) -> Manifest:
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {"name": f"{APP}-{service.name}", "labels": _labels(service.name)},
+        "metadata": {"name": object_name(service.name), "labels": _labels(service.name)},
         "spec": {
             "replicas": 1,
             "revisionHistoryLimit": 3,
@@ -269,7 +275,7 @@ def disruption_budget(service: Service) -> Manifest:
     return {
         "apiVersion": "policy/v1",
         "kind": "PodDisruptionBudget",
-        "metadata": {"name": f"{APP}-{service.name}", "labels": _labels(service.name)},
+        "metadata": {"name": object_name(service.name), "labels": _labels(service.name)},
         "spec": {"maxUnavailable": 1, "selector": {"matchLabels": _labels(service.name)}},
     }
 
@@ -293,9 +299,9 @@ def scaled_object(service: Service, settings: Settings) -> Manifest:
     return {
         "apiVersion": "keda.sh/v1alpha1",
         "kind": "ScaledObject",
-        "metadata": {"name": f"{APP}-{service.name}", "labels": _labels(service.name)},
+        "metadata": {"name": object_name(service.name), "labels": _labels(service.name)},
         "spec": {
-            "scaleTargetRef": {"name": f"{APP}-{service.name}"},
+            "scaleTargetRef": {"name": object_name(service.name)},
             "minReplicaCount": 1,
             "maxReplicaCount": cap,
             "pollingInterval": 30,
@@ -309,7 +315,7 @@ def _job(name: str, spec: Manifest, volumes: list[Any]) -> Manifest:
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": {"name": f"{APP}-{name}", "labels": _labels(name)},
+        "metadata": {"name": object_name(name), "labels": _labels(name)},
         "spec": {
             "backoffLimit": 6,
             "activeDeadlineSeconds": 1800,

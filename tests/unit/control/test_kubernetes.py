@@ -13,7 +13,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from control.kubernetes.manifests import settings_from_env, sink_flush_s
+from control.kubernetes.manifests import object_name, settings_from_env, sink_flush_s
 from control.kubernetes.render import main
 from control.pipeline import DEFAULT_BASE_PORT, DEFAULT_GROUP_PREFIX, SetupStep, sink_group
 from headwater.settings import ENV_PREFIX, Settings, known_variables, secret_variable_names
@@ -70,7 +70,7 @@ def settings_of(objects: Objects) -> Settings:
 
 
 def deployment_of(objects: Objects, service: str) -> dict[str, Any]:
-    return of_kind(objects, "Deployment")[f"headwater-{service}"]
+    return of_kind(objects, "Deployment")[object_name(service)]
 
 
 def pod_specs(objects: Objects) -> list[dict[str, Any]]:
@@ -112,7 +112,7 @@ def test_the_validator_refuses_a_broken_object(rendered: Objects) -> None:
 
 def test_every_service_has_a_deployment_with_probes_on_its_port(rendered: Objects) -> None:
     services = set(port_offsets())
-    assert {f"headwater-{s}" for s in services} == set(of_kind(rendered, "Deployment"))
+    assert {object_name(s) for s in services} == set(of_kind(rendered, "Deployment"))
     expected_args = {PROCESSOR: ["process"], CDC_MONITOR: ["connectors", "monitor"]}
     expected_args |= {
         e.service: ["sink", e.name, "--group-id", sink_group(DEFAULT_GROUP_PREFIX, e.name)]
@@ -129,6 +129,24 @@ def test_every_service_has_a_deployment_with_probes_on_its_port(rendered: Object
         for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
             assert container[probe]["httpGet"] == {"path": path, "port": "metrics"}
         assert "headwater" in container["image"]
+
+
+#: DNS-1123: object names (subdomain) and container names (label)
+DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+
+
+def test_names_are_valid_kubernetes_names(rendered: Objects) -> None:
+    for obj in rendered:  # the schemas do not check names; the API server does
+        assert DNS_SUBDOMAIN.fullmatch(obj["metadata"]["name"]), obj["metadata"]["name"]
+        assert len(obj["metadata"]["name"]) <= 253
+    for pod in pod_specs(rendered):
+        for container in containers(pod):
+            assert DNS_LABEL.fullmatch(container["name"]), container["name"]
+            for ref in container["envFrom"]:
+                name = (ref.get("secretRef") or ref["configMapRef"])["name"]
+                assert DNS_SUBDOMAIN.fullmatch(name), name
+    assert object_name("poll-google_ads") == "headwater-poll-google-ads"
 
 
 def test_every_pod_runs_as_non_root_on_a_read_only_root(rendered: Objects) -> None:
@@ -236,11 +254,11 @@ def test_scaling_is_capped_at_the_partitions_consumed(rendered: Objects) -> None
             read_partitions(settings, topics),
             sink_group(DEFAULT_GROUP_PREFIX, entry.name),
         )
-    assert set(scaled) == {f"headwater-{service}" for service in caps}
+    assert set(scaled) == {object_name(service) for service in caps}
     for service, (cap, group) in caps.items():
-        spec = scaled[f"headwater-{service}"]["spec"]
+        spec = scaled[object_name(service)]["spec"]
         assert spec["scaleTargetRef"]["name"] in deployments
-        assert spec["scaleTargetRef"]["name"] == f"headwater-{service}"
+        assert spec["scaleTargetRef"]["name"] == object_name(service)
         assert spec["maxReplicaCount"] == cap, service
         assert 1 <= spec["minReplicaCount"] <= cap
         (trigger,) = spec["triggers"]
@@ -253,7 +271,7 @@ def test_scaling_is_capped_at_the_partitions_consumed(rendered: Objects) -> None
         auth = trigger.get("authenticationRef", {}).get("name")
         if settings.kafka.security_protocol.startswith("SASL_"):
             assert auth in of_kind(rendered, "TriggerAuthentication")
-        deployment = deployments[f"headwater-{service}"]
+        deployment = deployments[object_name(service)]
         assert deployment["spec"]["replicas"] <= cap
 
 
