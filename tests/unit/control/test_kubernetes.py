@@ -13,10 +13,17 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from connectors.secrets import secrets_folder
 from control.kubernetes.manifests import object_name, settings_from_env, sink_flush_s
 from control.kubernetes.render import main
 from control.pipeline import DEFAULT_BASE_PORT, DEFAULT_GROUP_PREFIX, SetupStep, sink_group
-from headwater.settings import ENV_PREFIX, Settings, known_variables, secret_variable_names
+from headwater.settings import (
+    ENV_PREFIX,
+    Settings,
+    known_variables,
+    load_settings,
+    secret_variable_names,
+)
 from headwater.topology import API_SOURCES, CDC_MONITOR, PROCESSOR, SINKS, port_offsets
 from headwater.topology import secret_sections as topology_secrets
 from stream_processors.topics import processor_topics
@@ -320,3 +327,22 @@ def test_the_overlay_patches_image_namespace_and_scale() -> None:
     assert deployment_of(production, "sink-cdc")["spec"]["replicas"] == 2
     assert settings_of(production).processor.partitions == 6
     assert settings_of(base).processor.partitions == 3
+
+
+def test_each_pod_environment_loads_as_the_services_load_it(
+    rendered: Objects, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (configmap,) = of_kind(rendered, "ConfigMap").values()
+    for variable in [v for v in os.environ if v.upper().startswith(ENV_PREFIX)]:
+        monkeypatch.delenv(variable)
+    for name, value in configmap["data"].items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("HEADWATER_KAFKA__SASL_PASSWORD", "stand-in for the Secret")
+    for service, offset in port_offsets().items():
+        (container,) = deployment_of(rendered, service)["spec"]["template"]["spec"]["containers"]
+        for variable in container["env"]:
+            monkeypatch.setenv(variable["name"], variable["value"])
+        settings = load_settings()  # unknown or malformed settings are refused here
+        assert settings.http.port == DEFAULT_BASE_PORT + offset
+        assert settings.http.host == "0.0.0.0"
+        assert secrets_folder(settings)  # `connectors apply` names the workers' folder
