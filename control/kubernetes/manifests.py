@@ -74,9 +74,11 @@ CPU = {"processor": "500m", "sink": "250m", "poller": "100m", "monitor": "50m", 
 
 #: Seconds a stopping service is given before SIGKILL, beyond a sink's longest flush.
 STOP_MARGIN_S = 30
-#: Grace of the services that hold no batch: the processor commits per batch, a poller
-#: finishes the account it is on, the monitor just exits.
-GRACE_S = {"processor": 60, "poller": 60, "monitor": 30}
+#: Grace of the other services: the processor finishes its batch, whose deliveries it waits
+#: up to 60 s for, then flushes up to 10 s more (stream_processors/runner.py), and commits; a
+#: poller stops after its current poll run, which may take longer: one cut short is pulled
+#: again on the next start (every run re-pulls the lookback window); the monitor just exits.
+GRACE_S = {"processor": 60 + 10 + STOP_MARGIN_S, "poller": 60, "monitor": 30}
 
 
 #: Secrets the settings check against others (SASL needs a password): their values are in the
