@@ -80,6 +80,8 @@ def test_the_cdc_walkthrough_runs_as_written(line: Pipeline, tmp_path: Path) -> 
     background = [c.split("#")[0].strip() for c in commands if "&" in c.split("#")[0]]
     assert background == ["headwater process &", "headwater sink cdc &"]
     env = {k: v for k, v in line.env.items() if k != "HEADWATER_HTTP__PORT"}
+    # where the stack is, for the walkthrough's `stack env`
+    env |= {k: v for k, v in os.environ.items() if k.startswith("HEADWATER_STACK__")}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env["HEADWATER_LOG__FORMAT"] = "text"
     script = tmp_path / "walkthrough.sh"
