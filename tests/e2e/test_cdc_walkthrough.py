@@ -25,7 +25,7 @@ from headwater.settings import Settings
 from headwater.topology import PROCESSOR, port_offsets
 from tests.conftest import wait_for
 from tests.support.cdc import TABLES, Pipeline, cdc_pipeline
-from tests.support.compare import differences, source_in_warehouse
+from tests.support.compare import source_in_warehouse
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "cdc.md"
@@ -59,19 +59,6 @@ def line(settings: Settings, tmp_path: Path) -> Iterator[Pipeline]:
                 "DELETE FROM headwater.sink_offsets WHERE topic LIKE %s",
                 (f"norm.cdc.{pipeline.schema}.%",),
             )
-
-
-def _mirrors_equal(line: Pipeline, foreign: str) -> bool:
-    with psycopg.connect(line.warehouse_dsn) as warehouse:
-        held = warehouse.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = %s",
-            (line.schema,),
-        ).fetchone()
-        if not held or held[0] < len(TABLES):
-            return False
-        return all(
-            differences(warehouse, foreign, line.schema, t, line.policy) == 0 for t in TABLES
-        )
 
 
 def test_the_cdc_walkthrough_runs_as_written(line: Pipeline, tmp_path: Path) -> None:
@@ -122,7 +109,7 @@ def test_the_cdc_walkthrough_runs_as_written(line: Pipeline, tmp_path: Path) -> 
             line.warehouse_dsn, line.source_dsn, line.schema, TABLES
         ) as foreign:
             wait_for(
-                lambda: _mirrors_equal(line, foreign),
+                lambda: line.mirrors_equal(foreign),
                 timeout_s=300,
                 interval_s=3,
                 what=f"both mirrors equal their source tables:\n{said()}",
