@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient
 
 from headwater.errors import DependencyUnavailable
+from headwater.kafka.librdkafka_log import librdkafka_logger
 from headwater.kafka.security import (
     REFUSALS,
     KafkaRefused,
@@ -41,7 +43,7 @@ def make_producer(settings: KafkaSettings, **overrides: Any) -> Producer:
         "compression.type": "lz4",
         "delivery.timeout.ms": 120_000,
     }
-    return Producer(config | overrides)
+    return Producer(config | {"logger": librdkafka_logger()} | overrides)
 
 
 #: librdkafka pre-fetches ahead of the application: by default up to 64 MiB queued plus
@@ -71,16 +73,18 @@ def make_consumer(settings: KafkaSettings, group_id: str, **overrides: Any) -> C
             "isolation.level": "read_committed",
         }
     )
-    return Consumer(config | overrides)
+    return Consumer(config | {"logger": librdkafka_logger()} | overrides)
 
 
 def make_admin(settings: KafkaSettings, **overrides: Any) -> AdminClient:
     """An admin client for topic management and metadata."""
-    return AdminClient(base_config(settings) | overrides)
+    return AdminClient(base_config(settings) | {"logger": librdkafka_logger()} | overrides)
 
 
 #: how long a service waits at start for Kafka to answer before it says why it did not
-START_CHECK_S = 8.0
+START_CHECK_S = 6.0
+#: how long every broker must have refused connections before a start check gives up early
+ALL_DOWN_AFTER_S = 2.0
 
 
 def check_reachable(settings: KafkaSettings, timeout_s: float = 5.0) -> int:
@@ -91,17 +95,25 @@ def check_reachable(settings: KafkaSettings, timeout_s: float = 5.0) -> int:
     """
     witness = RefusalWitness()
     admin = make_admin(settings, error_cb=witness.error_cb, logger=witness)
-    try:
-        metadata = admin.list_topics(timeout=timeout_s)
-    except KafkaException as error:
-        admin.poll(0)  # serves the error callbacks queued while it tried
-        cause = witness.explain(settings) or str(error)
-        if cause.startswith(REFUSALS):
-            raise KafkaRefused(f"Kafka at {settings.bootstrap_servers} refused: {cause}") from error
-        raise DependencyUnavailable(
-            f"Kafka at {settings.bootstrap_servers} did not answer: {cause}"
-        ) from error
-    return len(metadata.brokers)
+    start = time.monotonic()
+    while True:
+        try:
+            return len(admin.list_topics(timeout=min(1.0, timeout_s)).brokers)
+        except KafkaException as error:
+            admin.poll(0)  # serves the error callbacks queued while it tried
+            waited = time.monotonic() - start
+            cause = witness.explain(settings) or str(error)
+            if cause.startswith(REFUSALS):
+                raise KafkaRefused(
+                    f"Kafka at {settings.bootstrap_servers} refused: {cause}"
+                ) from error
+            # every broker refused the connection for a while: no point waiting it out
+            if waited < timeout_s and not (witness.all_down and waited >= ALL_DOWN_AFTER_S):
+                continue
+            raise DependencyUnavailable(
+                f"Kafka at {settings.bootstrap_servers} did not answer in {waited:.0f} s "
+                f"(check HEADWATER_KAFKA__BOOTSTRAP_SERVERS and that the brokers run): {cause}"
+            ) from error
 
 
 def kafka_reachable(settings: KafkaSettings, timeout_s: float = 2.0) -> bool:
