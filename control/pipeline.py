@@ -25,6 +25,7 @@ from headwater.errors import ConfigurationError, Terminal
 from headwater.settings import Settings, StackSettings, secret_variables, without_secrets
 from headwater.topology import (
     API_SOURCES,
+    BASE_PORT,
     CDC_MONITOR,
     PROCESSOR,
     SINKS,
@@ -37,7 +38,7 @@ from headwater.topology import (
 #: How a child runs a ``headwater`` command: this interpreter, so the same installation.
 HEADWATER = (sys.executable, "-m", "control.cli.main")
 
-DEFAULT_BASE_PORT = 9400
+DEFAULT_BASE_PORT = BASE_PORT
 DEFAULT_GROUP_PREFIX = "headwater-sink"
 
 

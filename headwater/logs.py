@@ -6,9 +6,7 @@ import json
 import logging
 import re
 import sys
-import threading
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -100,50 +98,6 @@ class TextFormatter(logging.Formatter):
         return self._scrub(text)
 
 
-#: loggers of Kafka clients that repeat one line for as long as a broker is away
-REPETITIVE_LOGGERS = ("headwater.kafka.librdkafka", "aiokafka")
-#: how long the same line of those loggers is held back after it was shown
-REPEAT_WINDOW_S = 60.0
-_DIGITS = re.compile(r"\d+")
-
-
-class RepeatLimiter(logging.Filter):
-    """Shows a line of the chatty Kafka clients once a window, with how often it was held.
-
-    Lines are the same when they differ only in numbers (``after 3ms``, a broker's
-    ``1/1``); the first is shown, the repeats within ``window_s`` are counted, and the
-    first repeat after the window carries the count (``repeated``).
-    """
-
-    def __init__(
-        self,
-        prefixes: tuple[str, ...] = REPETITIVE_LOGGERS,
-        window_s: float = REPEAT_WINDOW_S,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        super().__init__()
-        self._prefixes = prefixes
-        self._window_s = window_s
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._shown: dict[tuple[str, int, str], tuple[float, int]] = {}
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not record.name.startswith(self._prefixes):
-            return True
-        key = (record.name, record.levelno, _DIGITS.sub("#", record.getMessage()))
-        now = self._clock()
-        with self._lock:
-            shown_at, held = self._shown.get(key, (None, 0))
-            if shown_at is not None and now - shown_at < self._window_s:
-                self._shown[key] = (shown_at, held + 1)
-                return False
-            self._shown[key] = (now, 0)
-        if held:
-            record.repeated = held
-        return True
-
-
 scrubber = SecretScrubber()
 
 
@@ -152,7 +106,6 @@ def configure_logging(level: str = "INFO", fmt: str = "json", secrets: Iterable[
     scrubber.add(secrets)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(scrubber) if fmt == "json" else TextFormatter(scrubber))
-    handler.addFilter(RepeatLimiter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

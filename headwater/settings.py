@@ -1,5 +1,9 @@
 """One settings tree for every service: environment ``HEADWATER_*``, nested with ``__``.
 
+A ``.env`` file in the working directory is read too (the environment wins); its variables
+without the ``HEADWATER_`` prefix (Docker Compose's ``POSTGRES_PASSWORD``) are not ours and
+are left alone. Lists take JSON or comma-separated values; maps take JSON.
+
 Secrets are :class:`~pydantic.SecretStr` and may also be read from files in a secrets
 directory (``HEADWATER_SECRETS_DIR``, where Docker and Kubernetes mount them), one file
 per setting, named like the environment variable (``HEADWATER_WAREHOUSE__DSN``).
@@ -12,11 +16,15 @@ import json
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
@@ -26,9 +34,12 @@ from pydantic import (
 )
 from pydantic_settings import (
     BaseSettings,
+    DotEnvSettingsSource,
     NestedSecretsSettingsSource,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
 )
 
 from headwater.errors import ConfigurationError
@@ -36,6 +47,8 @@ from headwater.errors import ConfigurationError
 ENV_PREFIX = "HEADWATER_"
 NESTED_DELIMITER = "__"
 SECRETS_DIR_VARIABLE = f"{ENV_PREFIX}SECRETS_DIR"
+#: the dotenv file read from the working directory
+DOTENV_FILE = ".env"
 
 _HOST_PORT = re.compile(r"^(?:\[[0-9a-fA-F:]+\]|[A-Za-z0-9.\-_]+):(\d{1,5})$")
 
@@ -44,6 +57,48 @@ def _check_host_port(value: str) -> str:
     port = _HOST_PORT.match(value)
     if port is None or not 0 < int(port.group(1)) < 65536:
         raise ValueError(f"{value!r} is not host:port")
+    return value
+
+
+def _json_or_commas(value: Any) -> Any:
+    """A list from the environment: JSON (``["a","b"]``) or comma-separated (``a,b``)."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.startswith("["):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"is not a JSON list ({error.msg} at character {error.pos})") from None
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def _json_object(value: Any) -> Any:
+    """A map from the environment: a JSON object."""
+    if not isinstance(value, str):
+        return value
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError as error:
+        raise ValueError(
+            f'is not a JSON object like {{"key": "value"}} ({error.msg} at character {error.pos})'
+        ) from None
+    if not isinstance(parsed, dict):
+        raise ValueError(
+            f'is not a JSON object like {{"key": "value"}} (got {type(parsed).__name__})'
+        )
+    return parsed
+
+
+#: a list setting: JSON or comma-separated
+StrList = Annotated[list[str], NoDecode, BeforeValidator(_json_or_commas)]
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not an IANA timezone (like Europe/Berlin or UTC)") from None
     return value
 
 
@@ -114,7 +169,7 @@ class KafkaSettings(_Section):
     ssl_key_password: SecretStr | None = Field(
         default=None, description="password of an encrypted client key"
     )
-    client_config: dict[str, SecretStr] = Field(
+    client_config: Annotated[dict[str, SecretStr], NoDecode, BeforeValidator(_json_object)] = Field(
         default={},
         description="JSON map of further librdkafka settings for the confluent-kafka clients "
         '(e.g. {"socket.keepalive.enable": "true"}); not the ones set above; values hidden, '
@@ -240,7 +295,7 @@ MIN_KEY_BYTES = 32
 class CdcSettings(_Section):
     """Change data capture from the source database with Debezium."""
 
-    tables: list[str] = Field(
+    tables: StrList = Field(
         default=["public.customers", "public.orders"],
         description="captured tables, a JSON list of schema.table",
     )
@@ -317,12 +372,14 @@ def _check_key_id(value: str) -> str:
 class PrivacySettings(_Section):
     """What happens to personal data: CDC column policy, raw retention, retired keys."""
 
-    cdc_columns: dict[str, Literal["drop", "hash", "keep"]] = Field(
+    cdc_columns: Annotated[
+        dict[str, Literal["drop", "hash", "keep"]], NoDecode, BeforeValidator(_json_object)
+    ] = Field(
         default={},
         description="JSON map schema.table.column -> drop, hash or keep, over the defaults "
         "of docs/privacy.md",
     )
-    personal_tables: list[str] = Field(
+    personal_tables: StrList = Field(
         default=["public.customers"],
         description="captured schema.table holding personal data: their cdc.* topics get "
         "the short retention (tables named in cdc_columns count too)",
@@ -333,7 +390,7 @@ class PrivacySettings(_Section):
         description="retention of the raw topics that hold personal data "
         "(raw.clevertap.*, cdc.* of tables with personal columns)",
     )
-    retired_keys: dict[str, SecretStr] = Field(
+    retired_keys: Annotated[dict[str, SecretStr], NoDecode, BeforeValidator(_json_object)] = Field(
         default={},
         description="JSON map key id -> retired pseudonymisation key, kept so that "
         "`headwater forget` finds pseudonyms made before a rotation",
@@ -364,7 +421,7 @@ class KpiSettings(_Section):
     """Campaign KPIs: reporting currency, attribution and which events count."""
 
     currency: str = Field(default="EUR", description="reporting currency of spend and revenue")
-    rates: dict[str, str] = Field(
+    rates: Annotated[dict[str, str], NoDecode, BeforeValidator(_json_object)] = Field(
         default={"EUR": "1", "USD": "0.92", "GBP": "1.17", "JPY": "0.0061", "INR": "0.011"},
         description="JSON map: units of the reporting currency per unit of each currency",
     )
@@ -372,13 +429,25 @@ class KpiSettings(_Section):
     install_event: str = Field(default="App Installed", description="event counted as install")
     signup_event: str = Field(default="Sign Up", description="event counted as sign-up")
     purchase_event: str = Field(default="Charged", description="event counted as purchase")
-    campaign_prefixes: dict[str, str] = Field(
+    campaign_prefixes: Annotated[dict[str, str], NoDecode, BeforeValidator(_json_object)] = Field(
         default={"fb": "facebook", "gads": "google_ads"},
         description="JSON map: attribution campaign_id prefix -> ad platform",
     )
-    uncounted_statuses: list[str] = Field(
+    uncounted_statuses: StrList = Field(
         default=["cancelled", "refunded"], description="order statuses that leave the totals"
     )
+
+    @field_validator("rates")
+    @classmethod
+    def _positive_rates(cls, rates: dict[str, str]) -> dict[str, str]:
+        for code, rate in rates.items():
+            try:
+                number = Decimal(rate)
+            except InvalidOperation:
+                raise ValueError(f"{code}: {rate!r} is not a number") from None
+            if not number.is_finite() or number <= 0:
+                raise ValueError(f"{code}: {rate!r} is not a positive number")
+        return rates
 
 
 class SinkSettings(_Section):
@@ -404,11 +473,13 @@ class FacebookSettings(_Section):
     graph_url: str = Field(default="https://graph.facebook.com", description="Graph API base URL")
     api_version: str = Field(default="v23.0", description="Graph API version")
     access_token: SecretStr | None = Field(default=None, description="system-user access token")
-    ad_account_ids: list[str] = Field(default=[], description="JSON list of ad account ids")
+    ad_account_ids: StrList = Field(
+        default=[], description="ad account ids (act_...), comma-separated or JSON"
+    )
     lookback_days: int = Field(
         default=28, ge=1, description="days before today re-pulled on every run (restatements)"
     )
-    conversion_action_types: list[str] = Field(
+    conversion_action_types: StrList = Field(
         default=["purchase"], description="action types counted as conversions"
     )
 
@@ -426,7 +497,9 @@ class GoogleAdsSettings(_Section):
     client_secret: SecretStr | None = Field(default=None, description="OAuth client secret")
     refresh_token: SecretStr | None = Field(default=None, description="OAuth refresh token")
     login_customer_id: str | None = Field(default=None, description="manager account id")
-    customer_ids: list[str] = Field(default=[], description="JSON list of customer ids")
+    customer_ids: StrList = Field(
+        default=[], description="customer ids without dashes, comma-separated or JSON"
+    )
     lookback_days: int = Field(
         default=30, ge=1, description="days before today re-pulled on every run (restatements)"
     )
@@ -443,14 +516,14 @@ class CleverTapSettings(_Section):
     )
     account_id: str | None = Field(default=None, description="X-CleverTap-Account-Id")
     passcode: SecretStr | None = Field(default=None, description="X-CleverTap-Passcode")
-    events: list[str] = Field(
+    events: StrList = Field(
         default=["App Installed", "Sign Up", "Charged"], description="event names to export"
     )
     lookback_days: int = Field(
         default=2, ge=1, description="days before today re-pulled on every run (late events)"
     )
     batch_size: int = Field(default=5000, ge=1, le=5000, description="records per export page")
-    timezone: str = Field(
+    timezone: Annotated[str, AfterValidator(_timezone)] = Field(
         default="UTC", description="the account's timezone (IANA name), in which `ts` is given"
     )
 
@@ -519,7 +592,10 @@ class HttpSettings(_Section):
         default=9400,
         ge=0,
         le=65535,
-        description="port of the /metrics, /healthz, /readyz server (0: any free port)",
+        description="port of the /metrics, /healthz, /readyz server (0: any free port); "
+        "default: 9400 plus the service's offset (processor 9400, sink cdc 9401, "
+        "ad-performance 9402, app-events 9403, kpis 9404, poll facebook_ads 9405, "
+        "google_ads 9406, clevertap 9407, connectors monitor 9408)",
     )
 
 
@@ -626,12 +702,45 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """Environment first, then one file per secret (nested names with ``__``)."""
-        return init_settings, env_settings, NestedSecretsSettingsSource(file_secret_settings)
+        """Environment first, then ``.env``, then one file per secret (nested with ``__``)."""
+        return (
+            init_settings,
+            env_settings,
+            _HeadwaterDotEnv(settings_cls),
+            NestedSecretsSettingsSource(file_secret_settings),
+        )
 
     def secrets(self) -> list[str]:
         """Every secret value set, for the log scrubber."""
         return [value for value in _secret_values(self) if value]
+
+
+class _HeadwaterDotEnv(DotEnvSettingsSource):
+    """``.env`` in the working directory, its ``HEADWATER_*`` variables only: the same file
+    may hold Docker Compose's own (``POSTGRES_PASSWORD``)."""
+
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        super().__init__(settings_cls, env_file=DOTENV_FILE, env_file_encoding="utf-8")
+
+    def _read_env_files(self) -> Mapping[str, str | None]:
+        return {
+            name: value
+            for name, value in super()._read_env_files().items()
+            if name.upper().startswith(ENV_PREFIX)
+        }
+
+
+def dotenv_variables(path: Path = Path(DOTENV_FILE)) -> dict[str, str]:
+    """The ``HEADWATER_*`` variables of a ``.env`` file (none when there is no file)."""
+    if not path.is_file():
+        return {}
+    from dotenv import dotenv_values
+
+    return {
+        name: value
+        for name, value in dotenv_values(path).items()
+        if value is not None and name.upper().startswith(ENV_PREFIX)
+    }
 
 
 def secret_variables(settings: Settings, sections: Iterable[str]) -> dict[str, str]:
@@ -714,21 +823,36 @@ def _check_unknown(environ: Mapping[str, str]) -> None:
     for variable in sorted(environ):
         upper = variable.upper()
         if upper.startswith(ENV_PREFIX) and upper not in known:
-            close = difflib.get_close_matches(upper, sorted(known), n=1)
-            hint = f" (did you mean {close[0]}?)" if close else ""
-            raise ConfigurationError(variable, f"is not a Headwater setting{hint}")
+            names = {name.removeprefix(ENV_PREFIX): name for name in known}
+            close = difflib.get_close_matches(upper.removeprefix(ENV_PREFIX), names, 1, 0.8)
+            hint = (
+                f"did you mean {names[close[0]]}?"
+                if close
+                else f"the {ENV_PREFIX} prefix is reserved for Headwater's settings"
+            )
+            raise ConfigurationError(variable, f"is not a Headwater setting ({hint})")
 
 
 def _variable_for(location: tuple[int | str, ...]) -> str:
-    path = [str(part) for part in location if not str(part).isdigit()]
+    """The variable of an error's location: its field path, without list indexes or map keys."""
+    path: list[str] = []
+    model: Any = Settings
+    for part in location:
+        fields = getattr(model, "model_fields", {})
+        if str(part) not in fields:
+            break
+        path.append(str(part))
+        model = fields[str(part)].annotation
     return ENV_PREFIX + NESTED_DELIMITER.join(path).upper()
 
 
 def load_settings() -> Settings:
     """Read the settings, turning any problem into one ConfigurationError naming the setting."""
-    _check_unknown(os.environ)
+    _check_unknown(dotenv_variables() | dict(os.environ))
     try:
         return Settings(_secrets_dir=os.environ.get(SECRETS_DIR_VARIABLE))
+    except SettingsError as error:  # a value the sources could not even decode
+        raise ConfigurationError("settings", str(error)) from None
     except ValidationError as error:
         first = error.errors()[0]
         message = str(first["msg"]).removeprefix("Value error, ")

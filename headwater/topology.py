@@ -289,6 +289,20 @@ def port_offsets(sources: Iterable[ApiSource] = API_SOURCES) -> dict[str, int]:
     return dict(sorted(offsets.items(), key=lambda item: item[1]))
 
 
+#: the processor's metrics port; every other service's default is this plus its offset
+BASE_PORT: Final = 9400
+
+
+def with_service_port(settings: Settings, service: str) -> Settings:
+    """The settings a service serves /metrics with: its own port, ``BASE_PORT`` plus its
+    offset, unless ``HEADWATER_HTTP__PORT`` names one. So services started by hand, one per
+    shell, never ask for the same port."""
+    if "port" in settings.http.model_fields_set:
+        return settings
+    port = BASE_PORT + port_offsets()[service]
+    return settings.model_copy(update={"http": settings.http.model_copy(update={"port": port})})
+
+
 def ports_needed(sources: Iterable[ApiSource] = API_SOURCES) -> int:
     """How many consecutive ports from the base port the services use."""
     return max(port_offsets(sources).values()) + 1

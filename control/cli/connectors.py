@@ -177,5 +177,6 @@ def snapshot(settings: Settings, tables: tuple[str, ...], where: str | None) -> 
 def monitor(settings: Settings) -> None:
     """Export connector, task and replication slot state on /metrics until SIGTERM."""
     from connectors.monitor import serve
+    from headwater.topology import CDC_MONITOR, with_service_port
 
-    serve(settings)
+    serve(with_service_port(settings, CDC_MONITOR))

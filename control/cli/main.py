@@ -15,6 +15,7 @@ from control.cli.dlq import dlq_group
 from control.cli.forget import forget
 from control.cli.kafka import kafka
 from control.cli.poll import backfill, poll
+from control.cli.reconcile import reconcile_command
 from control.cli.replay import replay
 from control.cli.run import run
 from control.cli.sandbox import sandbox
@@ -68,6 +69,7 @@ for command in (
     kafka,
     forget,
     warehouse,
+    reconcile_command,
 ):
     cli.add_command(command)
 cli.add_command(status)

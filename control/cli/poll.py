@@ -9,7 +9,7 @@ import click
 
 from control.cli.context import pass_settings
 from headwater.settings import Settings
-from headwater.topology import API_SOURCES, api_source
+from headwater.topology import API_SOURCES, api_source, with_service_port
 from producers.base import Window
 from producers.poller import Poller, PollReport
 from producers.registry import build_source
@@ -34,7 +34,8 @@ def poll(settings: Settings, source: str, once: bool) -> None:
     if not once:
         from producers.service import serve
 
-        serve(settings, api_source(source))
+        entry = api_source(source)
+        serve(with_service_port(settings, entry.service), entry)
         return
     report = Poller(build_source(api_source(source), settings), settings).run_once()
     _report(report)

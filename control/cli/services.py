@@ -7,7 +7,7 @@ import click
 from control.cli.context import pass_settings
 from control.cli.options import sink_consumer_options
 from headwater.settings import Settings
-from headwater.topology import SINKS, Sink
+from headwater.topology import PROCESSOR, SINKS, Sink, with_service_port
 
 
 @click.command()
@@ -16,7 +16,7 @@ def process(settings: Settings) -> None:
     """Run the processor: normalize the CDC and API topics and compute the campaign KPIs."""
     from stream_processors.worker import run
 
-    run(settings)
+    run(with_service_port(settings, PROCESSOR))
 
 
 @click.group()
@@ -33,7 +33,7 @@ def _sink_command(entry: Sink) -> None:
         from sinks.service import serve
 
         writer, topics = writer_and_topics(entry.name, settings)
-        serve(settings, writer, topics, group_id, from_beginning)
+        serve(with_service_port(settings, entry.service), writer, topics, group_id, from_beginning)
 
 
 for _entry in SINKS:

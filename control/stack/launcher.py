@@ -136,17 +136,8 @@ class Stack:
         """Which components are up, starting or down, and where they listen."""
         return [ComponentStatus(c.name, c.state(), c.endpoint) for c in self.components]
 
-    def check_running(self) -> None:
-        """StackError unless one of its components runs: nothing is created to say so."""
-        if not self.state_dir.is_dir() or not any(c.running() for c in self.components):
-            raise StackError(
-                f"no stack is running in {self.state_dir} (HEADWATER_STACK__STATE_DIR): "
-                "run `headwater stack up`"
-            )
-
     def environment(self) -> dict[str, str]:
-        """The HEADWATER_* settings a shell or a test needs to use this stack (it makes the
-        PostgreSQL password on first use: see :meth:`check_running`)."""
+        """The HEADWATER_* settings a shell or a test needs to use this stack."""
         return {
             "HEADWATER_KAFKA__BOOTSTRAP_SERVERS": self.kafka.endpoint,
             # the loopback listener: unencrypted, unauthenticated, local development only

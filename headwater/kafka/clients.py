@@ -9,7 +9,7 @@ from confluent_kafka import Consumer, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient
 
 from headwater.errors import DependencyUnavailable
-from headwater.kafka.client_log import LIBRDKAFKA_LOG
+from headwater.kafka.librdkafka_log import librdkafka_logger
 from headwater.kafka.security import (
     REFUSALS,
     KafkaRefused,
@@ -24,17 +24,12 @@ def base_config(settings: KafkaSettings) -> dict[str, Any]:
     """Connection and security settings shared by producers, consumers and admin clients.
 
     The operator's ``client_config`` passthrough comes first, so nothing it says can undo
-    the typed settings (the settings refuse its keys that would). librdkafka's own lines go
-    through the project's logging (``headwater.kafka.client_log``), served by ``poll()``.
+    the typed settings (the settings refuse its keys that would).
     """
     warn_if_unencrypted(settings)
     return (
         {key: value.get_secret_value() for key, value in settings.client_config.items()}
-        | {
-            "bootstrap.servers": settings.bootstrap_servers,
-            "client.id": settings.client_id,
-            "logger": LIBRDKAFKA_LOG,
-        }
+        | {"bootstrap.servers": settings.bootstrap_servers, "client.id": settings.client_id}
         | security_config(settings)
     )
 
@@ -48,7 +43,7 @@ def make_producer(settings: KafkaSettings, **overrides: Any) -> Producer:
         "compression.type": "lz4",
         "delivery.timeout.ms": 120_000,
     }
-    return Producer(config | overrides)
+    return Producer(config | {"logger": librdkafka_logger()} | overrides)
 
 
 #: librdkafka pre-fetches ahead of the application: by default up to 64 MiB queued plus
@@ -78,53 +73,47 @@ def make_consumer(settings: KafkaSettings, group_id: str, **overrides: Any) -> C
             "isolation.level": "read_committed",
         }
     )
-    return Consumer(config | overrides)
+    return Consumer(config | {"logger": librdkafka_logger()} | overrides)
 
 
 def make_admin(settings: KafkaSettings, **overrides: Any) -> AdminClient:
     """An admin client for topic management and metadata."""
-    return AdminClient(base_config(settings) | overrides)
+    return AdminClient(base_config(settings) | {"logger": librdkafka_logger()} | overrides)
 
 
-#: how long a service waits at start for Kafka to answer before it says why it did not (it
-#: says so sooner when no broker accepts a connection)
+#: how long a service waits at start for Kafka to answer before it says why it did not
 START_CHECK_S = 6.0
-#: how long one metadata request waits before the client's errors are looked at
-_ATTEMPT_S = 1.0
+#: how long every broker must have refused connections before a start check gives up early
+ALL_DOWN_AFTER_S = 2.0
 
 
 def check_reachable(settings: KafkaSettings, timeout_s: float = 5.0) -> int:
     """Ask the cluster for metadata; returns the number of brokers, raises if none answer.
 
     The client's own errors (authentication, TLS verification, a protocol mismatch) are
-    collected while it tries, so the refusal names the cause instead of a bare timeout. It
-    gives up before ``timeout_s`` once every broker is down without having refused us (a
-    refused connection, a name that does not resolve): Kafka is not there, and the caller
-    (a service at start) exits "dependency unavailable" to be restarted, at once.
+    collected while it tries, so the refusal names the cause instead of a bare timeout.
     """
     witness = RefusalWitness()
     admin = make_admin(settings, error_cb=witness.error_cb, logger=witness)
-    deadline = time.monotonic() + timeout_s
+    start = time.monotonic()
     while True:
         try:
-            metadata = admin.list_topics(
-                timeout=max(0.1, min(_ATTEMPT_S, deadline - time.monotonic()))
-            )
+            return len(admin.list_topics(timeout=min(1.0, timeout_s)).brokers)
         except KafkaException as error:
             admin.poll(0)  # serves the error callbacks queued while it tried
+            waited = time.monotonic() - start
             cause = witness.explain(settings) or str(error)
-            refused = cause.startswith(REFUSALS)
-            if time.monotonic() < deadline and (refused or not witness.all_brokers_down):
-                continue  # a refusal may be a broker still starting: it has until the deadline
-            if refused:
+            if cause.startswith(REFUSALS):
                 raise KafkaRefused(
                     f"Kafka at {settings.bootstrap_servers} refused: {cause}"
                 ) from error
+            # every broker refused the connection for a while: no point waiting it out
+            if waited < timeout_s and not (witness.all_down and waited >= ALL_DOWN_AFTER_S):
+                continue
             raise DependencyUnavailable(
-                f"Kafka at {settings.bootstrap_servers} did not answer: {cause} "
-                "(is it running? HEADWATER_KAFKA__BOOTSTRAP_SERVERS names its brokers)"
+                f"Kafka at {settings.bootstrap_servers} did not answer in {waited:.0f} s "
+                f"(check HEADWATER_KAFKA__BOOTSTRAP_SERVERS and that the brokers run): {cause}"
             ) from error
-        return len(metadata.brokers)
 
 
 def kafka_reachable(settings: KafkaSettings, timeout_s: float = 2.0) -> bool:

@@ -92,14 +92,9 @@ class RefusalWitness:
 
     def __init__(self) -> None:
         self.lines: list[str] = []
-        #: whether the client said that no broker is up (none accepted a connection)
-        self.all_brokers_down = False
 
     def error_cb(self, error: KafkaError) -> None:
         """librdkafka's error callback."""
-        if error.code() == KafkaError._ALL_BROKERS_DOWN:
-            self.all_brokers_down = True  # "1/1 brokers are down": what failed is said apart
-            return
         self.lines.append(error.str())
 
     def log(self, _level: int, message: str, *args: object) -> None:
@@ -108,6 +103,11 @@ class RefusalWitness:
             self.lines.append(str(args[-1]))
         elif not args:
             self.lines.append(message)
+
+    @property
+    def all_down(self) -> bool:
+        """Whether librdkafka said that every broker is down (none accepts connections)."""
+        return any("brokers are down" in line for line in self.lines)
 
     def explain(self, settings: KafkaSettings) -> str | None:
         """What went wrong, in words a person can act on (None: nothing seen)."""
@@ -123,15 +123,13 @@ REFUSALS = (
 )
 
 
-#: what varies between two tellings of the same failure: ``(after 3ms in state CONNECT)``
-_ATTEMPT_DETAILS = re.compile(r"\s*\(after \d+ms in state \w+[^)]*\)")
-
-
 def explain_refusal(settings: KafkaSettings, lines: Iterable[str]) -> str | None:
-    """Name the cause of a refusal from a client's error and log lines (each told once)."""
-    joined = "; ".join(
-        dict.fromkeys(_ATTEMPT_DETAILS.sub("", line.split("]: ", 1)[-1]) for line in lines)
-    )
+    """Name the cause of a refusal from a client's error and log lines."""
+    distinct: dict[str, str] = {}  # one of each line, whatever numbers it carries
+    for line in lines:
+        text = line.split("]: ", 1)[-1]
+        distinct.setdefault(re.sub(r"\d+ms|\d+ identical", "#", text), text)
+    joined = "; ".join(distinct.values())
     lowered = joined.lower()
     if "authentication failed" in lowered or "sasl authentication error" in lowered:
         return (

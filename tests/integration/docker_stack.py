@@ -317,7 +317,7 @@ def _start(cleanup: ExitStack, container: DockerContainer) -> DockerContainer:
 @contextmanager
 def docker_stack() -> Iterator[dict[str, str]]:
     """Start Kafka, Kafka Connect + Debezium, PostgreSQL and Prometheus with testcontainers; yield the HEADWATER_* environment."""  # noqa: E501
-    password = os.environ.get("HEADWATER_PG_PASSWORD") or secrets.token_urlsafe(18)
+    password = os.environ.get("POSTGRES_PASSWORD") or secrets.token_urlsafe(18)
     cleanup = ExitStack()
     try:
         network = Network().create()

@@ -23,9 +23,12 @@ from headwater.kafka.topics import TopicSpec, ensure_topics
 from headwater.postgres import connect
 from headwater.settings import Settings
 from sinks import ads
+from sinks.cdc.mirror import MirrorWriter
 from sinks.roles import analyst_role, sink_roles
 from sinks.runner import SinkRunner
 from tests.conftest import wait_for
+from tests.support.debezium import order_row
+from tests.support.mirror import CdcFeed, write_batch
 from tests.support.norm_records import ad_value
 from tests.support.running import Worker
 
@@ -35,14 +38,16 @@ def _admin(settings: Settings) -> str:
     return settings.warehouse.dsn.get_secret_value()
 
 
-def _setup(settings: Settings, credentials: Path, prefix: str) -> subprocess.CompletedProcess[str]:
+def _setup(
+    settings: Settings, credentials: Path, prefix: str, **env: str
+) -> subprocess.CompletedProcess[str]:
     argv = ["warehouse", "setup", "--credentials-file", str(credentials), "--role-prefix", prefix]
     return subprocess.run(
         [sys.executable, "-m", "control.cli.main", *argv],
         capture_output=True,
         text=True,
         check=False,
-        env=os.environ | {"HEADWATER_WAREHOUSE__DSN": _admin(settings)},
+        env=os.environ | {"HEADWATER_WAREHOUSE__DSN": _admin(settings)} | env,
         timeout=120,
     )
 
@@ -50,10 +55,13 @@ def _setup(settings: Settings, credentials: Path, prefix: str) -> subprocess.Com
 @pytest.fixture
 def roles(settings: Settings, tmp_path: Path) -> Iterator[tuple[str, dict[str, dict[str, str]]]]:
     """The roles of a setup with a prefix of the test's own, dropped after (their tables go
-    back to the admin)."""
+    back to the admin). The CDC sink's role mirrors one table, in a schema named after the
+    prefix."""
     prefix = f"t{secrets.token_hex(4)}_"
     credentials = tmp_path / "warehouse-roles.json"
-    done = _setup(settings, credentials, prefix)
+    done = _setup(
+        settings, credentials, prefix, HEADWATER_CDC__TABLES=json.dumps([f"{prefix}src.orders"])
+    )
     assert done.returncode == 0, done.stderr
     try:
         yield prefix, json.loads(credentials.read_text())
@@ -69,6 +77,16 @@ def roles(settings: Settings, tmp_path: Path) -> Iterator[tuple[str, dict[str, d
                 admin.execute(sql.SQL("REASSIGN OWNED BY {} TO CURRENT_USER").format(role))
                 admin.execute(sql.SQL("DROP OWNED BY {}").format(role))
                 admin.execute(sql.SQL("DROP ROLE {}").format(role))
+            admin.execute(
+                sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(f"{prefix}src"))
+            )
+
+
+def _settings_as(settings: Settings, dsn: str) -> Settings:
+    """The settings with the warehouse reached through another DSN."""
+    return settings.model_copy(
+        update={"warehouse": settings.warehouse.model_copy(update={"dsn": SecretStr(dsn)})}
+    )
 
 
 def _as(credentials: dict[str, dict[str, str]], role: str) -> psycopg.Connection:
@@ -170,10 +188,7 @@ def test_a_sink_running_as_its_role_lands_its_batches(
     settings: Settings, roles: tuple[str, dict[str, dict[str, str]]], unique_name: str
 ) -> None:
     prefix, credentials = roles
-    dsn = credentials[f"{prefix}sink_ad_performance"]["dsn"]
-    as_role = settings.model_copy(
-        update={"warehouse": settings.warehouse.model_copy(update={"dsn": SecretStr(dsn)})}
-    )
+    as_role = _settings_as(settings, credentials[f"{prefix}sink_ad_performance"]["dsn"])
     topic = f"test.roles.{unique_name}"
     ensure_topics(make_admin(settings.kafka), [TopicSpec(topic, 1, 1, {})])
     first = 9_100_000_000 + secrets.randbelow(10**6) * 100
@@ -205,3 +220,41 @@ def test_a_sink_running_as_its_role_lands_its_batches(
                 ([str(n) for n in ad_ids],),
             )
             admin.execute("DELETE FROM headwater.sink_offsets WHERE sink = %s", (group,))
+
+
+def test_the_cdc_sink_as_its_role_creates_and_fills_a_mirror(
+    settings: Settings, roles: tuple[str, dict[str, dict[str, str]]]
+) -> None:
+    prefix, credentials = roles
+    schema = f"{prefix}src"
+    as_role = _settings_as(settings, credentials[f"{prefix}sink_cdc"]["dsn"])
+    as_role = as_role.model_copy(
+        update={"cdc": as_role.cdc.model_copy(update={"tables": [f"{schema}.orders"]})}
+    )
+    writer = MirrorWriter(as_role)
+    feed = CdcFeed(schema)
+    with _as(credentials, f"{prefix}sink_cdc") as connection:
+        connection.autocommit = False
+        writer.prepare(connection)
+        stats = write_batch(
+            connection,
+            writer,
+            feed("c", after=order_row(1), lsn=100) + feed("c", after=order_row(2), lsn=110),
+        )
+        write_batch(connection, writer, feed("d", before=order_row(2), lsn=120))
+        connection.commit()
+    assert stats.rows_written == 2
+    with connect(_admin(settings)) as admin:
+        owners = admin.execute(
+            "SELECT schemaname, tablename, tableowner FROM pg_tables "
+            "WHERE schemaname = %s OR tablename LIKE %s ORDER BY 1, 2",
+            (schema, f"%{schema}%"),
+        ).fetchall()
+    assert owners
+    assert all(owner == f"{prefix}sink_cdc" for _, _, owner in owners), owners
+    assert any(s == schema for s, _, _ in owners), owners
+    mirror = next(sql.Identifier(s, t) for s, t, _ in owners if s == schema)
+    with connect(_admin(settings), autocommit=True) as analyst:
+        analyst.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(analyst_role(prefix))))
+        read = analyst.execute(sql.SQL("SELECT id FROM {} ORDER BY id").format(mirror))
+        assert read.fetchall() == [(1,)]

@@ -7,11 +7,13 @@ from headwater.settings import Settings, known_variables, load_settings
 
 
 @pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No HEADWATER_* variable, and a working directory of the test's own (no .env)."""
     import os
 
     for name in [name for name in os.environ if name.upper().startswith("HEADWATER_")]:
         monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
 
 
 def test_nested_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -166,3 +168,89 @@ def test_client_config_refuses_what_the_typed_settings_own(
         load_settings()
     assert raised.value.setting == "HEADWATER_KAFKA__CLIENT_CONFIG"
     assert problem in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("act_1", ["act_1"]),
+        ("act_1, act_2,", ["act_1", "act_2"]),
+        ('["act_1","act_2"]', ["act_1", "act_2"]),
+        ("", []),
+        ("[]", []),
+    ],
+)
+def test_a_list_takes_json_or_commas(
+    monkeypatch: pytest.MonkeyPatch, value: str, expected: list[str]
+) -> None:
+    monkeypatch.setenv("HEADWATER_FACEBOOK__AD_ACCOUNT_IDS", value)
+    monkeypatch.setenv("HEADWATER_KPIS__UNCOUNTED_STATUSES", value.replace("act_", "status "))
+    settings = load_settings()
+    assert settings.facebook.ad_account_ids == expected
+    assert settings.kpis.uncounted_statuses == [
+        item.replace("act_", "status ") for item in expected
+    ]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("HEADWATER_FACEBOOK__AD_ACCOUNT_IDS", '["act_1"', "is not a JSON list"),
+        ("HEADWATER_CDC__TABLES", '[["public.a"]]', "valid string"),
+        ("HEADWATER_CLEVERTAP__TIMEZONE", "Mars/Base", "'Mars/Base' is not an IANA timezone"),
+        ("HEADWATER_KPIS__RATES", '{"USD": "abc"}', "USD: 'abc' is not a number"),
+        ("HEADWATER_KPIS__RATES", '{"USD": "-1"}', "USD: '-1' is not a positive number"),
+        ("HEADWATER_KPIS__RATES", "USD=0.92", "is not a JSON object"),
+        ("HEADWATER_KPIS__CAMPAIGN_PREFIXES", '["fb"]', "is not a JSON object"),
+        ("HEADWATER_KAFKA__CLIENT_CONFIG", "linger.ms=5", "is not a JSON object"),
+        ("HEADWATER_PRIVACY__CDC_COLUMNS", '{"public.t.c": "encrypt"}', "drop"),
+    ],
+)
+def test_a_malformed_value_is_one_error_naming_its_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, says: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings()
+    assert raised.value.setting == variable
+    assert says in str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+def test_a_known_timezone_is_taken(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HEADWATER_CLEVERTAP__TIMEZONE", "Asia/Kolkata")
+    assert load_settings().clevertap.timezone == "Asia/Kolkata"
+
+
+def test_a_reserved_name_that_is_no_setting_gets_no_wrong_suggestion(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HEADWATER_PG_PASSWORD", "x")
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings()
+    assert raised.value.setting == "HEADWATER_PG_PASSWORD"
+    assert "did you mean" not in str(raised.value)
+    assert "prefix is reserved" in str(raised.value)
+
+
+def test_dotenv_is_read_below_the_environment_and_keeps_to_its_prefix(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / ".env").write_text(
+        "# compose and Headwater share the file\n"
+        "POSTGRES_PASSWORD=compose-only\n"
+        "HEADWATER_LOG__LEVEL=DEBUG\n"
+        "HEADWATER_FACEBOOK__AD_ACCOUNT_IDS=act_1,act_2\n"
+    )
+    settings = load_settings()
+    assert settings.log.level == "DEBUG"
+    assert settings.facebook.ad_account_ids == ["act_1", "act_2"]
+    monkeypatch.setenv("HEADWATER_LOG__LEVEL", "ERROR")
+    assert load_settings().log.level == "ERROR"
+
+
+def test_a_dotenv_typo_is_named(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("HEADWATER_LOG__LEVL=DEBUG\n")
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings()
+    assert "did you mean HEADWATER_LOG__LEVEL" in str(raised.value)

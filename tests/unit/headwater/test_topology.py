@@ -64,3 +64,15 @@ def test_unknown_names_and_bad_references_say_what_is_known() -> None:
         sink("orders")
     with pytest.raises(ValueError, match=r"not a 'package\.module:attribute' reference"):
         load("sinks.ads.ads_writer")
+
+
+def test_each_service_has_its_own_default_port_and_the_setting_wins() -> None:
+    from headwater.topology import BASE_PORT, port_offsets, with_service_port
+
+    defaults = Settings()
+    ports = {service: with_service_port(defaults, service).http.port for service in port_offsets()}
+    assert len(set(ports.values())) == len(ports)
+    assert ports["processor"] == BASE_PORT == 9400
+    assert ports["sink-cdc"] == 9401
+    chosen = Settings(http={"port": 9999})
+    assert {with_service_port(chosen, service).http.port for service in ports} == {9999}

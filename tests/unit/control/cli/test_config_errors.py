@@ -114,3 +114,39 @@ def test_forget_takes_exactly_one_of_email_and_identity() -> None:
         )
         assert done.returncode == 2, done.stderr
         assert "exactly one of --email and --identity" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("HEADWATER_CLEVERTAP__TIMEZONE", "Mars/Base"),
+        ("HEADWATER_KPIS__RATES", '{"USD": "ninety-two cents"}'),
+        ("HEADWATER_CDC__TABLES", '[["public.orders"]]'),
+        ("HEADWATER_FACEBOOK__AD_ACCOUNT_IDS", '["act_1"'),
+        ("HEADWATER_PG_PASSWORD", "secret"),
+    ],
+)
+def test_a_bad_value_stops_every_command_with_one_line(variable: str, value: str) -> None:
+    """Refused when the settings load: `headwater settings` already, so the processor never
+    starts with it (and never crashes on it later)."""
+    for command in (["settings"], ["process"]):
+        line = _one_line_error(_headwater(*command, env={variable: value}), variable)
+        assert "secret" not in line
+
+
+def test_a_comma_separated_list_is_taken() -> None:
+    done = _headwater("settings", env={"HEADWATER_FACEBOOK__AD_ACCOUNT_IDS": "act_123,act_456"})
+    assert done.returncode == 0, done.stderr
+    assert '"act_123",\n      "act_456"' in done.stdout
+
+
+def test_stack_env_without_a_stack_says_so_and_changes_nothing(tmp_path: Path) -> None:
+    state = tmp_path / "no-stack"
+    done = _headwater(
+        "stack", "env", env=_free_ports() | {"HEADWATER_STACK__STATE_DIR": str(state)}
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""  # nothing for eval to export
+    assert f"headwater: no running stack in {state}" in done.stderr
+    assert "`headwater stack up`" in done.stderr
+    assert not state.exists()  # no state folder, no password made for a stack never started
