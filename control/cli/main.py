@@ -8,6 +8,7 @@ import traceback
 
 import click
 
+from control.cli.check import check
 from control.cli.connectors import connectors
 from control.cli.context import pass_settings
 from control.cli.demo import demo
@@ -75,6 +76,7 @@ for command in (
     forget,
     warehouse,
     reconcile_command,
+    check,
 ):
     cli.add_command(command)
 cli.add_command(status)
