@@ -198,28 +198,41 @@ def _bounded(database: DatabaseSettings) -> DatabaseSettings:
     return database.model_copy(update=bounds)
 
 
+Connection = psycopg.Connection[tuple[object, ...]]
+
+
+def _database(
+    item: str, database: DatabaseSettings, variable: str, check: Callable[[Connection], Result]
+) -> Iterator[Result]:
+    """``check`` on a bounded connection to ``database``; skip when its DSN is not set."""
+    if database.dsn is None:
+        yield skipped(item, f"{variable} is not set")
+        return
+    dsn = database.dsn.get_secret_value()
+
+    def connected() -> Result:
+        with connect(dsn, _bounded(database)) as connection:
+            return check(connection)
+
+    yield _guarded(item, connected)
+
+
 def source_database(settings: Settings) -> Iterator[Result]:
     """wal_level=logical, the CDC role with REPLICATION, room for (or the existing) slot."""
-    item = "source database"
-    if settings.source.dsn is None:
-        yield skipped(item, "HEADWATER_SOURCE__DSN is not set")
-        return
-    dsn = settings.source.dsn.get_secret_value()
+    item, cdc = "source database", settings.cdc
 
-    def replication() -> Result:
-        cdc = settings.cdc
-        with connect(dsn, _bounded(settings.source)) as connection:
-            problems = _replication_problems(connection, cdc.user, cdc.slot_name)
+    def replication(connection: Connection) -> Result:
+        problems = _replication_problems(connection, cdc.user, cdc.slot_name)
         if problems:
             return fail(item, "; ".join(problems))
-        return ok(item, f"wal_level=logical, role {cdc.user} may replicate, slot has room")
+        return ok(
+            item, f"wal_level=logical, role {cdc.user} may replicate, slot {cdc.slot_name} fits"
+        )
 
-    yield _guarded(item, replication)
+    return _database(item, settings.source, "HEADWATER_SOURCE__DSN", replication)
 
 
-def _replication_problems(
-    connection: psycopg.Connection[tuple[object, ...]], role: str, slot: str
-) -> list[str]:
+def _replication_problems(connection: Connection, role: str, slot: str) -> list[str]:
     problems = []
     wal_level = _one(connection, "SHOW wal_level")
     if wal_level != "logical":
@@ -259,9 +272,7 @@ def _replication_problems(
     return problems
 
 
-def _one(
-    connection: psycopg.Connection[tuple[object, ...]], query: str, params: tuple[str, ...] = ()
-) -> object:
+def _one(connection: Connection, query: str, params: tuple[str, ...] = ()) -> object:
     row = connection.execute(query, params).fetchone()
     return None if row is None else row[0]
 
@@ -306,21 +317,16 @@ def connect_cluster(settings: Settings) -> Iterator[Result]:
 def warehouse(settings: Settings) -> Iterator[Result]:
     """A connection, and the right to create in the schema the sinks use."""
     item = "warehouse"
-    if settings.warehouse.dsn is None:
-        yield skipped(item, "HEADWATER_WAREHOUSE__DSN is not set")
-        return
-    dsn = settings.warehouse.dsn.get_secret_value()
 
-    def create() -> Result:
-        with connect(dsn, _bounded(settings.warehouse)) as connection:
-            user = _one(connection, "SELECT current_user")
-            allowed = _one(
-                connection,
-                "SELECT CASE WHEN to_regnamespace(%s) IS NULL "
-                "THEN has_database_privilege(current_database(), 'CREATE') "
-                "ELSE has_schema_privilege(%s, 'CREATE') END",
-                (WAREHOUSE_SCHEMA, WAREHOUSE_SCHEMA),
-            )
+    def create(connection: Connection) -> Result:
+        user = _one(connection, "SELECT current_user")
+        allowed = _one(
+            connection,
+            "SELECT CASE WHEN to_regnamespace(%s) IS NULL "
+            "THEN has_database_privilege(current_database(), 'CREATE') "
+            "ELSE has_schema_privilege(%s, 'CREATE') END",
+            (WAREHOUSE_SCHEMA, WAREHOUSE_SCHEMA),
+        )
         if not allowed:
             return fail(
                 item,
@@ -329,7 +335,7 @@ def warehouse(settings: Settings) -> Iterator[Result]:
             )
         return ok(item, f"role {user} may create in schema {WAREHOUSE_SCHEMA}")
 
-    yield _guarded(item, create)
+    return _database(item, settings.warehouse, "HEADWATER_WAREHOUSE__DSN", create)
 
 
 #: every item kind, in the order they are checked: ``headwater check KIND`` runs one
