@@ -33,4 +33,7 @@ def test_every_variable_the_docs_name_is_a_setting() -> None:
         if not match.group(1) and (name := match.group(0)) not in known
     }
     assert not unknown, sorted(unknown)
-    assert "HEADWATER_GOOGLE_ADS__REFRESH_TOKEN" in (ROOT / "docs" / "credentials.md").read_text()
+    guide = (ROOT / "docs" / "credentials.md").read_text()
+    assert "HEADWATER_GOOGLE_ADS__REFRESH_TOKEN" in guide
+    assert "`headwater check`" in guide.rsplit("## ", 1)[-1]  # it ends by saying how to check
+    assert "docs/credentials.md" in (ROOT / "README.md").read_text()
