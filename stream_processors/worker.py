@@ -9,6 +9,7 @@ import faust
 from headwater.errors import DependencyUnavailable
 from headwater.http import HealthServer
 from headwater.kafka.clients import START_CHECK_S, check_reachable, kafka_reachable, make_admin
+from headwater.kafka.librdkafka_log import AIOKAFKA_LOGGERS, hold_repeats
 from headwater.kafka.topics import ensure_topics
 from headwater.settings import Settings
 from stream_processors.app import build_app
@@ -19,6 +20,8 @@ log = logging.getLogger(__name__)
 
 def run(settings: Settings) -> None:
     """Create the topics, serve health and metrics, and run the worker until SIGTERM."""
+    for name in AIOKAFKA_LOGGERS:  # a broker away: one line a minute, not one per retry
+        hold_repeats(name)
     check_reachable(settings.kafka, START_CHECK_S)  # a refused login or CA is named here
     created = ensure_topics(make_admin(settings.kafka), processor_topics(settings))
     if created:

@@ -4,6 +4,8 @@ The confluent-kafka clients hand librdkafka's logs to the logger in their ``logg
 setting (when the client is polled), at the matching Python level. A broker that does not
 answer makes librdkafka say the same thing every second or so; :class:`RepeatFilter` lets the
 first through and holds the repeats of a line for a while, then reports how many it held.
+The Faust app's aiokafka clients repeat themselves the same way: the processor holds back
+the repeats of :data:`AIOKAFKA_LOGGERS` too.
 """
 
 from __future__ import annotations
@@ -45,9 +47,27 @@ class RepeatFilter(logging.Filter):
         return True
 
 
-def librdkafka_logger() -> logging.Logger:
-    """The logger to give a confluent-kafka client as its ``logger`` setting."""
-    logger = logging.getLogger(LOGGER_NAME)
+#: the loggers of aiokafka (the Faust app's Kafka client) that say the same thing on every
+#: retry while a broker is away
+AIOKAFKA_LOGGERS = (
+    "aiokafka",
+    "aiokafka.conn",
+    "aiokafka.cluster",
+    "aiokafka.admin.client",
+    "aiokafka.consumer.fetcher",
+    "aiokafka.consumer.group_coordinator",
+    "aiokafka.producer.sender",
+)
+
+
+def hold_repeats(name: str) -> logging.Logger:
+    """The logger ``name``, its repeated lines held back by one :class:`RepeatFilter`."""
+    logger = logging.getLogger(name)
     if not any(isinstance(f, RepeatFilter) for f in logger.filters):
         logger.addFilter(RepeatFilter())
     return logger
+
+
+def librdkafka_logger() -> logging.Logger:
+    """The logger to give a confluent-kafka client as its ``logger`` setting."""
+    return hold_repeats(LOGGER_NAME)

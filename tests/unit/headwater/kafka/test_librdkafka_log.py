@@ -8,7 +8,15 @@ import subprocess
 import sys
 import textwrap
 
-from headwater.kafka.librdkafka_log import LOGGER_NAME, RepeatFilter, librdkafka_logger
+import pytest
+
+from headwater.kafka.librdkafka_log import (
+    AIOKAFKA_LOGGERS,
+    LOGGER_NAME,
+    RepeatFilter,
+    hold_repeats,
+    librdkafka_logger,
+)
 from tests.support.services import free_port
 
 
@@ -77,3 +85,18 @@ def test_a_client_that_cannot_connect_logs_json_lines_once_not_raw_lines() -> No
     assert len(refused) == 1, done.stderr  # the repeats are held back
     assert refused[0]["logger"] == LOGGER_NAME
     assert "headwater#producer" in refused[0]["msg"]  # which client said it
+
+
+def test_aiokafka_lines_repeated_while_a_broker_is_away_are_held(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    for name in AIOKAFKA_LOGGERS:
+        hold_repeats(name)
+    hold_repeats("aiokafka.conn")  # once is enough: no second filter
+    assert sum(isinstance(f, RepeatFilter) for f in logging.getLogger("aiokafka.conn").filters) == 1
+    with caplog.at_level(logging.ERROR):
+        for attempt in range(20):
+            logging.getLogger("aiokafka").error(
+                'Unable connect to "127.0.0.1:%d": Connect call failed (attempt %d)', 1, attempt
+            )
+    assert [r.name for r in caplog.records if "Unable connect" in r.getMessage()] == ["aiokafka"]
