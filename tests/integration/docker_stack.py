@@ -210,6 +210,7 @@ def _postgres(network: Network, password: str) -> DockerContainer:
         .with_envs(POSTGRES_USER=SUPERUSER, POSTGRES_PASSWORD=password)
         .with_command(
             "postgres -c wal_level=logical -c max_wal_senders=10 -c max_replication_slots=10"
+            " -c max_connections=200"
         )
     )
 
@@ -317,7 +318,7 @@ def _start(cleanup: ExitStack, container: DockerContainer) -> DockerContainer:
 @contextmanager
 def docker_stack() -> Iterator[dict[str, str]]:
     """Start Kafka, Kafka Connect + Debezium, PostgreSQL and Prometheus with testcontainers; yield the HEADWATER_* environment."""  # noqa: E501
-    password = os.environ.get("HEADWATER_PG_PASSWORD") or secrets.token_urlsafe(18)
+    password = os.environ.get("POSTGRES_PASSWORD") or secrets.token_urlsafe(18)
     cleanup = ExitStack()
     try:
         network = Network().create()
