@@ -23,8 +23,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
+from pydantic import SecretStr
+
 from headwater.raw import raw_topic
-from headwater.settings import Settings
+from headwater.settings import ENV_PREFIX, NESTED_DELIMITER, Settings
 
 #: normalized ad performance, one record per ad and day (``norm/ad_performance_daily``)
 NORM_ADS: Final = "norm.ads.performance_daily"
@@ -78,8 +80,6 @@ class ApiSource:
     credential: str
     #: its poller's metrics port: the base port plus this offset
     port_offset: int
-    #: whether its poller runs: credentials and accounts configured
-    configured: Callable[[Settings], bool]
     #: whether credentials of the real API are given (the demo serves a stand-in otherwise)
     has_credentials: Callable[[Settings], bool]
     #: the accounts it polls, as they appear in the raw envelope (the demo follows them)
@@ -87,6 +87,16 @@ class ApiSource:
     #: whether the processor runs its normalizer (raw history is normalized even when the
     #: poller is not configured, unless the normalizer needs settings of its own)
     normalizer_runs: Callable[[Settings], bool] = _always
+    #: the settings its poller cannot run without (credentials, accounts), as variables
+    required: tuple[str, ...] = ()
+
+    def missing(self, settings: Settings) -> tuple[str, ...]:
+        """The :attr:`required` settings that are unset or empty, in their order."""
+        return tuple(name for name in self.required if not _setting_value(settings, name))
+
+    def configured(self, settings: Settings) -> bool:
+        """Whether its poller runs: credentials and accounts configured."""
+        return not self.missing(settings)
 
     @property
     def raw_topics(self) -> tuple[str, ...]:
@@ -109,22 +119,12 @@ class ApiSource:
         return ("kafka", self.settings_section)
 
 
-def _facebook_configured(settings: Settings) -> bool:
-    return settings.facebook.access_token is not None and bool(settings.facebook.ad_account_ids)
-
-
-def _google_ads_configured(settings: Settings) -> bool:
-    google = settings.google_ads
-    return (
-        google.developer_token is not None
-        and google.refresh_token is not None
-        and bool(google.customer_ids)
-    )
-
-
-def _clevertap_configured(settings: Settings) -> bool:
-    clevertap = settings.clevertap
-    return clevertap.account_id is not None and clevertap.passcode is not None
+def _setting_value(settings: Settings, variable: str) -> object:
+    """The value of a setting named as its variable (``HEADWATER_FACEBOOK__ACCESS_TOKEN``);
+    a secret's text, so an empty secret counts as unset."""
+    section, _, name = variable.removeprefix(ENV_PREFIX).lower().partition(NESTED_DELIMITER)
+    value = getattr(getattr(settings, section), name)
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
 
 
 API_SOURCES: Final[tuple[ApiSource, ...]] = (
@@ -138,7 +138,7 @@ API_SOURCES: Final[tuple[ApiSource, ...]] = (
         settings_prefix="HEADWATER_FACEBOOK__",
         credential="HEADWATER_FACEBOOK__ACCESS_TOKEN",
         port_offset=5,
-        configured=_facebook_configured,
+        required=("HEADWATER_FACEBOOK__ACCESS_TOKEN", "HEADWATER_FACEBOOK__AD_ACCOUNT_IDS"),
         has_credentials=lambda s: s.facebook.access_token is not None,
         accounts=lambda s: frozenset(a.removeprefix("act_") for a in s.facebook.ad_account_ids),
     ),
@@ -152,7 +152,13 @@ API_SOURCES: Final[tuple[ApiSource, ...]] = (
         settings_prefix="HEADWATER_GOOGLE_ADS__",
         credential="HEADWATER_GOOGLE_ADS__REFRESH_TOKEN",
         port_offset=6,
-        configured=_google_ads_configured,
+        required=(
+            "HEADWATER_GOOGLE_ADS__DEVELOPER_TOKEN",
+            "HEADWATER_GOOGLE_ADS__CLIENT_ID",
+            "HEADWATER_GOOGLE_ADS__CLIENT_SECRET",
+            "HEADWATER_GOOGLE_ADS__REFRESH_TOKEN",
+            "HEADWATER_GOOGLE_ADS__CUSTOMER_IDS",
+        ),
         has_credentials=lambda s: (
             s.google_ads.developer_token is not None or s.google_ads.refresh_token is not None
         ),
@@ -168,7 +174,7 @@ API_SOURCES: Final[tuple[ApiSource, ...]] = (
         settings_prefix="HEADWATER_CLEVERTAP__",
         credential="HEADWATER_CLEVERTAP__PASSCODE",
         port_offset=7,
-        configured=_clevertap_configured,
+        required=("HEADWATER_CLEVERTAP__ACCOUNT_ID", "HEADWATER_CLEVERTAP__PASSCODE"),
         has_credentials=lambda s: s.clevertap.passcode is not None,
         accounts=lambda s: frozenset({s.clevertap.account_id or ""}),
         # user identities are hashed with a key of its own, required once CleverTap is set up
