@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
+from headwater.needs import Need, require
 from headwater.raw import raw_topic
 from headwater.settings import Settings
 
@@ -34,6 +35,10 @@ NORM_EVENTS: Final = "norm.app.events"
 NORM_CDC_PREFIX: Final = "norm.cdc"
 #: campaign KPIs per platform, campaign and day (``metrics/campaign_kpis_daily``)
 KPIS_DAILY: Final = "metrics.campaigns.kpis_daily"
+
+#: the databases' settings, which several services need
+WAREHOUSE_DSN: Final = "HEADWATER_WAREHOUSE__DSN"
+SOURCE_DSN: Final = "HEADWATER_SOURCE__DSN"
 
 #: A reference to a room's code: ``"package.module:attribute"``.
 Ref = str
@@ -87,6 +92,8 @@ class ApiSource:
     #: whether the processor runs its normalizer (raw history is normalized even when the
     #: poller is not configured, unless the normalizer needs settings of its own)
     normalizer_runs: Callable[[Settings], bool] = _always
+    #: what its poller needs set before it contacts the API or Kafka
+    needs: tuple[Need, ...] = ()
 
     @property
     def raw_topics(self) -> tuple[str, ...]:
@@ -127,6 +134,15 @@ def _clevertap_configured(settings: Settings) -> bool:
     return clevertap.account_id is not None and clevertap.passcode is not None
 
 
+def _clevertap_normalized(settings: Settings) -> bool:
+    # user identities are hashed with a key of its own, required once CleverTap is set up
+    return settings.clevertap.account_id is not None
+
+
+def _needs(prefix: str, *fields: str) -> tuple[Need, ...]:
+    return tuple(Need(f"{prefix}{field}") for field in fields)
+
+
 API_SOURCES: Final[tuple[ApiSource, ...]] = (
     ApiSource(
         name="facebook_ads",
@@ -141,6 +157,7 @@ API_SOURCES: Final[tuple[ApiSource, ...]] = (
         configured=_facebook_configured,
         has_credentials=lambda s: s.facebook.access_token is not None,
         accounts=lambda s: frozenset(a.removeprefix("act_") for a in s.facebook.ad_account_ids),
+        needs=_needs("HEADWATER_FACEBOOK__", "ACCESS_TOKEN", "AD_ACCOUNT_IDS"),
     ),
     ApiSource(
         name="google_ads",
@@ -157,6 +174,14 @@ API_SOURCES: Final[tuple[ApiSource, ...]] = (
             s.google_ads.developer_token is not None or s.google_ads.refresh_token is not None
         ),
         accounts=lambda s: frozenset(c.replace("-", "") for c in s.google_ads.customer_ids),
+        needs=_needs(
+            "HEADWATER_GOOGLE_ADS__",
+            "DEVELOPER_TOKEN",
+            "CLIENT_ID",
+            "CLIENT_SECRET",
+            "REFRESH_TOKEN",
+            "CUSTOMER_IDS",
+        ),
     ),
     ApiSource(
         name="clevertap",
@@ -171,8 +196,8 @@ API_SOURCES: Final[tuple[ApiSource, ...]] = (
         configured=_clevertap_configured,
         has_credentials=lambda s: s.clevertap.passcode is not None,
         accounts=lambda s: frozenset({s.clevertap.account_id or ""}),
-        # user identities are hashed with a key of its own, required once CleverTap is set up
-        normalizer_runs=lambda s: s.clevertap.account_id is not None,
+        normalizer_runs=_clevertap_normalized,
+        needs=_needs("HEADWATER_CLEVERTAP__", "ACCOUNT_ID", "PASSCODE"),
     ),
 )
 
@@ -200,6 +225,8 @@ class Sink:
     topics: Callable[[Settings], list[str]]
     #: the settings sections whose secrets it is given (``headwater run``)
     secret_sections: tuple[str, ...] = ("kafka", "warehouse")
+    #: what it needs set before it contacts Kafka or the warehouse
+    needs: tuple[Need, ...] = (Need(WAREHOUSE_DSN),)
 
     @property
     def service(self) -> str:
@@ -217,6 +244,7 @@ SINKS: Final[tuple[Sink, ...]] = (
         # a TOASTed value the change left out is read from the source by primary key, and
         # hashed with the pseudonymisation key when the PII policy hashes its column
         ("kafka", "warehouse", "source", "processor"),
+        (Need(WAREHOUSE_DSN), Need(SOURCE_DSN)),
     ),
     Sink(
         "ad-performance",
@@ -262,6 +290,31 @@ _OTHER_SECRETS: Final[dict[str, tuple[str, ...]]] = {
 }
 
 
+#: What the services that are neither a poller nor a sink need set: the processor
+#: pseudonymises CleverTap's user identities once CleverTap is set up; the monitor reads the
+#: replication slot in the source.
+_OTHER_NEEDS: Final[dict[str, tuple[Need, ...]]] = {
+    PROCESSOR: (Need("HEADWATER_PROCESSOR__PSEUDONYMIZATION_KEY", _clevertap_normalized),),
+    CDC_MONITOR: (Need(SOURCE_DSN),),
+}
+#: What ``headwater connectors apply`` (and ``validate``) needs: the source it captures, the
+#: password of the replication role the connector logs in as, and the folder where the
+#: Connect workers read that password.
+CONNECTOR_NEEDS: Final = (
+    Need(SOURCE_DSN),
+    Need("HEADWATER_CDC__PASSWORD"),
+    Need("HEADWATER_CONNECT__SECRETS_DIR"),
+)
+
+
+def service_needs(service: str, sources: Iterable[ApiSource] = API_SOURCES) -> tuple[Need, ...]:
+    """What ``service`` needs set before it contacts anything (KeyError: no such service)."""
+    needs = dict(_OTHER_NEEDS)
+    needs |= {entry.service: entry.needs for entry in SINKS}
+    needs |= {source.service: source.needs for source in sources}
+    return needs[service]
+
+
 def secret_sections(sources: Iterable[ApiSource] = API_SOURCES) -> dict[str, tuple[str, ...]]:
     """Every service and the settings sections whose secrets it is given (and no others)."""
     sections = dict(_OTHER_SECRETS)
@@ -295,6 +348,14 @@ def with_service_port(settings: Settings, service: str) -> Settings:
         return settings
     port = BASE_PORT + port_offsets()[service]
     return settings.model_copy(update={"http": settings.http.model_copy(update={"port": port})})
+
+
+def for_service(settings: Settings, service: str) -> Settings:
+    """The settings ``service`` runs with (:func:`with_service_port`), once every variable it
+    needs is known to be set: a ConfigurationError names all it lacks, before it contacts
+    anything."""
+    require(settings, service_needs(service), service)
+    return with_service_port(settings, service)
 
 
 def ports_needed(sources: Iterable[ApiSource] = API_SOURCES) -> int:
