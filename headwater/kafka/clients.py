@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, Message, Producer
@@ -15,20 +17,28 @@ from headwater.kafka.security import (
     security_config,
     warn_if_unencrypted,
 )
+from headwater.logs import RepeatFilter
 from headwater.settings import KafkaSettings
+
+#: librdkafka's own lines, as structured log lines (a client retrying an unreachable broker
+#: repeats itself twice a second: the repeats are counted, not printed)
+LIBRDKAFKA_LOG = logging.getLogger("headwater.kafka.librdkafka")
+LIBRDKAFKA_LOG.addFilter(RepeatFilter())
 
 
 def base_config(settings: KafkaSettings) -> dict[str, Any]:
     """Connection and security settings shared by producers, consumers and admin clients.
 
     The operator's ``client_config`` passthrough comes first, so nothing it says can undo
-    the typed settings (the settings refuse its keys that would).
+    the typed settings (the settings refuse its keys that would). librdkafka logs through
+    :data:`LIBRDKAFKA_LOG` (a caller's ``logger`` override wins).
     """
     warn_if_unencrypted(settings)
     return (
         {key: value.get_secret_value() for key, value in settings.client_config.items()}
         | {"bootstrap.servers": settings.bootstrap_servers, "client.id": settings.client_id}
         | security_config(settings)
+        | {"logger": LIBRDKAFKA_LOG}
     )
 
 
@@ -81,6 +91,11 @@ def make_admin(settings: KafkaSettings, **overrides: Any) -> AdminClient:
 
 #: how long a service waits at start for Kafka to answer before it says why it did not
 START_CHECK_S = 8.0
+#: how long every broker may refuse connections before a start check gives up early: a
+#: broker that is restarting comes back within it, a wrong address never does
+REFUSED_FOR_S = 3.0
+#: the error librdkafka reports once no broker can be reached (connection refused, no route)
+_ALL_DOWN = "brokers are down"
 
 
 def check_reachable(settings: KafkaSettings, timeout_s: float = 5.0) -> int:
@@ -88,20 +103,32 @@ def check_reachable(settings: KafkaSettings, timeout_s: float = 5.0) -> int:
 
     The client's own errors (authentication, TLS verification, a protocol mismatch) are
     collected while it tries, so the refusal names the cause instead of a bare timeout.
+    When every broker has refused connections for :data:`REFUSED_FOR_S`, it stops asking
+    before ``timeout_s``.
     """
     witness = RefusalWitness()
     admin = make_admin(settings, error_cb=witness.error_cb, logger=witness)
-    try:
-        metadata = admin.list_topics(timeout=timeout_s)
-    except KafkaException as error:
-        admin.poll(0)  # serves the error callbacks queued while it tried
-        cause = witness.explain(settings) or str(error)
-        if cause.startswith(REFUSALS):
-            raise KafkaRefused(f"Kafka at {settings.bootstrap_servers} refused: {cause}") from error
-        raise DependencyUnavailable(
-            f"Kafka at {settings.bootstrap_servers} did not answer: {cause}"
-        ) from error
-    return len(metadata.brokers)
+    started = time.monotonic()
+    while True:
+        elapsed = time.monotonic() - started
+        try:
+            metadata = admin.list_topics(timeout=min(1.0, max(timeout_s - elapsed, 0.1)))
+            return len(metadata.brokers)
+        except KafkaException as error:
+            admin.poll(0)  # serves the error callbacks queued while it tried
+            elapsed = time.monotonic() - started
+            all_down = any(_ALL_DOWN in line for line in witness.lines)
+            if elapsed < timeout_s and not (all_down and elapsed >= REFUSED_FOR_S):
+                continue
+            cause = witness.explain(settings) or str(error)
+            if cause.startswith(REFUSALS):
+                raise KafkaRefused(
+                    f"Kafka at {settings.bootstrap_servers} refused: {cause}"
+                ) from error
+            raise DependencyUnavailable(
+                f"Kafka at {settings.bootstrap_servers} did not answer within {elapsed:.0f}s "
+                f"(check HEADWATER_KAFKA__BOOTSTRAP_SERVERS): {cause}"
+            ) from error
 
 
 def kafka_reachable(settings: KafkaSettings, timeout_s: float = 2.0) -> bool:
