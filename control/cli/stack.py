@@ -72,7 +72,18 @@ def status(settings: Settings) -> None:
 )
 @pass_settings
 def env(settings: Settings, secure: bool, principal: str) -> None:
-    """Print the settings a shell or a test needs: eval "$(headwater stack env)"."""
+    """Print the settings a shell or a test needs: eval "$(headwater stack env)".
+
+    Without a running stack it prints nothing and changes nothing (no state folder, no
+    password): it says so and exits 3, like ``stack status``.
+    """
     launcher = Stack(settings.stack, pipeline=settings)
+    if all(status.state is State.DOWN for status in launcher.status()):
+        click.echo(
+            f"headwater: no stack is running (state folder {launcher.state_dir}): "
+            "start one with `headwater stack up`",
+            err=True,
+        )
+        sys.exit(3)
     environment = launcher.secure_environment(principal) if secure else None
     click.echo(launcher.export_lines(environment), nl=False)
