@@ -6,9 +6,19 @@ import subprocess
 import time
 
 import pytest
+from pydantic import SecretStr
 
+from control.pipeline import pipeline_children
+from headwater.errors import ConfigurationError
 from headwater.needs import Need, missing, value_of
-from headwater.settings import Settings, known_variables
+from headwater.settings import (
+    CleverTapSettings,
+    DatabaseSettings,
+    FacebookSettings,
+    GoogleAdsSettings,
+    Settings,
+    known_variables,
+)
 from headwater.topology import CONNECTOR_NEEDS, port_offsets, service_needs
 from tests.support.services import headwater_with
 
@@ -36,9 +46,9 @@ def _refused(args: tuple[str, ...], env: dict[str, str]) -> str:
 @pytest.mark.parametrize(
     ("args", "env", "expected"),
     [
-        (("sink", "cdc"), {}, "HEADWATER_WAREHOUSE__DSN, HEADWATER_SOURCE__DSN: not set"),
+        (("sink", "cdc"), {}, "HEADWATER_WAREHOUSE__DSN: not set: sink-cdc needs it"),
         (("sink", "ad-performance"), {"HEADWATER_SOURCE__DSN": DSN}, "HEADWATER_WAREHOUSE__DSN:"),
-        (("sink", "cdc"), {"HEADWATER_WAREHOUSE__DSN": DSN}, "HEADWATER_SOURCE__DSN: not set"),
+        (("connectors", "monitor"), {}, "HEADWATER_SOURCE__DSN: not set"),
         (
             ("poll", "facebook_ads"),
             {},
@@ -97,8 +107,27 @@ def test_every_declared_need_is_a_setting() -> None:
 
 def test_a_conditional_need_counts_only_when_its_condition_holds() -> None:
     needs = [Need("HEADWATER_SOURCE__DSN", lambda s: s.clevertap.account_id is not None)]
-    assert missing(Settings(), needs) == []
-    with_clevertap = Settings().model_copy(
-        update={"clevertap": Settings().clevertap.model_copy(update={"account_id": "a"})}
+    without = Settings(source=DatabaseSettings(), clevertap=CleverTapSettings())
+    assert missing(without, needs) == []
+    with_clevertap = Settings(
+        source=DatabaseSettings(), clevertap=CleverTapSettings(account_id="a")
     )
     assert missing(with_clevertap, needs) == ["HEADWATER_SOURCE__DSN"]
+
+
+def test_headwater_run_names_what_any_of_its_services_lacks_at_once() -> None:
+    settings = Settings(
+        warehouse=DatabaseSettings(),
+        facebook=FacebookSettings(),
+        clevertap=CleverTapSettings(),
+        # configured enough to be started, but without its OAuth client
+        google_ads=GoogleAdsSettings(
+            developer_token=SecretStr("d"), refresh_token=SecretStr("r"), customer_ids=["1"]
+        ),
+    )
+    with pytest.raises(ConfigurationError) as refused:
+        pipeline_children(settings)
+    assert refused.value.setting == (
+        "HEADWATER_WAREHOUSE__DSN, HEADWATER_GOOGLE_ADS__CLIENT_ID, "
+        "HEADWATER_GOOGLE_ADS__CLIENT_SECRET"
+    )
