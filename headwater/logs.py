@@ -6,6 +6,7 @@ import json
 import logging
 import re
 import sys
+import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -128,14 +129,16 @@ class RepeatFilter(logging.Filter):
         super().__init__()
         self.window_s = window_s
         self._seen: dict[tuple[int, str], tuple[float, int]] = {}
+        self._lock = threading.Lock()  # clients log from the threads that poll them
 
     def filter(self, record: logging.LogRecord) -> bool:
         key = (record.levelno, _DIGITS.sub("#", record.getMessage()))
-        first, held = self._seen.get(key, (0.0, -1))
-        if held >= 0 and record.created - first < self.window_s:
-            self._seen[key] = (first, held + 1)
-            return False
+        with self._lock:
+            first, held = self._seen.get(key, (0.0, -1))
+            if held >= 0 and record.created - first < self.window_s:
+                self._seen[key] = (first, held + 1)
+                return False
+            self._seen[key] = (record.created, 0)
         if held > 0:
             record.repeated = held
-        self._seen[key] = (record.created, 0)
         return True
