@@ -7,9 +7,13 @@ INSTALLED := $(VENV)/.installed
 # Airflow, for the DAG tests only: a virtualenv of its own (its dependencies are not ours)
 AIRFLOW_VENV ?= .venv-airflow
 AIRFLOW_INSTALLED := $(AIRFLOW_VENV)/.installed
+# tools the tests need besides Python packages, installed into the checkout (not on PATH)
+TOOLS := .tools/bin
+KUSTOMIZE_VERSION := v5.7.1
+KUSTOMIZE := $(TOOLS)/kustomize
 
-.PHONY: help install airflow test test-unit test-integration test-badinput test-e2e test-reliability lint record-schemas \
-        format demo stack-up stack-down stack-status clean dashboards bench
+.PHONY: help install airflow kustomize test test-unit test-integration test-badinput test-e2e test-reliability lint record-schemas \
+        format demo stack-up stack-down stack-status clean dashboards kubernetes bench
 
 help:  ## list the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -30,10 +34,15 @@ $(AIRFLOW_INSTALLED): deploy/airflow/requirements.txt deploy/airflow/constraints
 
 airflow: $(AIRFLOW_INSTALLED)  ## create .venv-airflow (Airflow, pinned) for the DAG tests
 
-test: $(INSTALLED) $(AIRFLOW_INSTALLED)  ## every tier; starts the native stack when none is configured, stops it after
+$(KUSTOMIZE):
+	GOBIN=$(CURDIR)/$(TOOLS) go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
+
+kustomize: $(KUSTOMIZE)  ## install kustomize (Go module proxy) into .tools/bin for the manifest tests
+
+test: $(INSTALLED) $(AIRFLOW_INSTALLED) $(KUSTOMIZE)  ## every tier; starts the native stack when none is configured, stops it after
 	$(BIN)/pytest tests
 
-test-unit: $(INSTALLED) $(AIRFLOW_INSTALLED)  ## unit tests only (no services; the DAG tests run in .venv-airflow)
+test-unit: $(INSTALLED) $(AIRFLOW_INSTALLED) $(KUSTOMIZE)  ## unit tests only (no services; the DAG tests run in .venv-airflow)
 	$(BIN)/pytest tests/unit
 
 test-integration: $(INSTALLED)  ## integration tests against the real stack
@@ -66,6 +75,9 @@ format: $(INSTALLED)  ## apply ruff's formatting and safe fixes
 dashboards: $(INSTALLED)  ## regenerate the Grafana dashboards in deploy/grafana/dashboards
 	$(BIN)/python -m control.dashboards deploy/grafana/dashboards
 
+kubernetes: $(INSTALLED)  ## regenerate the generated files of deploy/kubernetes/base (after a topology or settings.env change)
+	$(BIN)/python -m control.kubernetes deploy/kubernetes/base
+
 stack-up: $(INSTALLED)  ## start Kafka, Connect + Debezium, PostgreSQL, Prometheus
 	$(BIN)/headwater stack up
 
@@ -83,4 +95,4 @@ demo: $(INSTALLED)  ## the whole system, watched live (DURATION=60: stop after 6
 	$(BIN)/headwater demo $(if $(DURATION),--duration $(DURATION))
 
 clean:  ## remove the virtualenv and caches (not the stack's state)
-	rm -rf $(VENV) $(AIRFLOW_VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(AIRFLOW_VENV) .tools .mypy_cache .ruff_cache .pytest_cache

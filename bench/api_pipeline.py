@@ -6,7 +6,8 @@ For each sandbox API (3 accounts x --days days x 200 ads per ad platform; ~3,500
 events a day): the rate of the bare client (fetching only: the baseline), then the rate of
 the poller (fetch + envelope + Kafka acknowledgement) and its ratio to the baseline. Then
 `headwater process` and the two table sinks start on the raw topics, and the rate at which
-rows land in the warehouse is measured, with its ratio to the pollers' combined rate.
+rows land in the warehouse is measured, with its ratio to the pollers' combined rate, and
+the peak resident memory of the processor and the two sinks.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from headwater.topology import API_SOURCES
 from producers.base import Window
 from producers.poller import Poller
 from producers.registry import build_source
-from sandbox.apis import sandbox_apis
+from sandbox.apis import SandboxApis, sandbox_apis
 
 DAILY_EVENTS = {"App Installed": 800, "App Launched": 1800, "Sign Up": 500, "Charged": 420}
 
@@ -55,17 +56,11 @@ def _count(dsn: str, sql: str, parameter: object) -> int:
     return int(row[0]) if row else 0
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
-    )
-    parser.add_argument("--days", type=int, default=30)
-    args = parser.parse_args()
-    tag = uuid.uuid4().hex[:8]
-    number = int(tag, 16) % 10**8  # account ids of this run only
-    base = load_settings()
-    stack_env = Stack(base.stack).environment()
-    apis = sandbox_apis(
+def run_apis(base: Settings, tag: str, digit: str, clevertap: str) -> SandboxApis:
+    """The sandbox APIs with accounts of this run only (3 per source; 200 ads per ad platform
+    account), on free ports; ``digit`` and ``clevertap`` keep benchmarks' accounts apart."""
+    number = int(tag, 16) % 10**8
+    return sandbox_apis(
         base.sandbox.model_copy(
             update={"facebook_port": 0, "google_ads_port": 0, "clevertap_port": 0}
         ),
@@ -73,10 +68,22 @@ def main() -> None:
         adsets_per_campaign=4,
         ad_groups_per_campaign=40,
         daily_events=DAILY_EVENTS,
-        facebook_accounts=[f"act_9{number:08d}{n}" for n in range(3)],
-        google_customers=[f"9{number:08d}{n}" for n in range(3)],
-        clevertap_account=f"BEN-{tag[:3]}-{tag[3:7]}".upper(),
+        facebook_accounts=[f"act_{digit}{number:08d}{n}" for n in range(3)],
+        google_customers=[f"{digit}{number:08d}{n}" for n in range(3)],
+        clevertap_account=f"{clevertap}-{tag[:3]}-{tag[3:7]}".upper(),
     )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--days", type=int, default=30)
+    args = parser.parse_args()
+    tag = uuid.uuid4().hex[:8]
+    base = load_settings()
+    stack_env = Stack(base.stack).environment()
+    apis = run_apis(base, tag, digit="9", clevertap="BEN")
     today = datetime.now(UTC).date()
     window = Window(today - timedelta(days=args.days - 1), today)
     results: list[tuple[str, int, float, float]] = []
@@ -142,6 +149,7 @@ def main() -> None:
                 time.sleep(1)
             land_seconds = time.monotonic() - started
         finally:
+            peaks = {service.name: service.peak_memory() for service in services}
             for service in services:
                 service.stop()
             with psycopg.connect(verified(warehouse), autocommit=True) as connection:
@@ -163,6 +171,8 @@ def main() -> None:
         f"{'normalize + land in the warehouse (vs pull)':<44}{landed:>10}{land_rate:>12.0f}"
         f"{pull_rate:>12.0f}{land_rate / pull_rate:>8.2f}"
     )
+    for name, peak in peaks.items():  # deploy/kubernetes/README.md: the memory requests
+        print(f"{'peak RSS (VmHWM) of ' + name:<44}{peak / 2**20:>10.1f} MiB")
 
 
 if __name__ == "__main__":

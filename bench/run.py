@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.harness import Result, report
 
-CASES = ["processor", "kpi_fold", "cdc_drain", "cdc_steady"]
+CASES = ["processor", "kpi_fold", "cdc_drain", "cdc_steady", "service_memory"]
 SIZES = [
     ("--changes", "BENCH_CDC_CHANGES", "cdc_drain: changes per run (200,000)"),
     ("--rate", "BENCH_CDC_RATE", "cdc_steady: changes/s (1,000)"),

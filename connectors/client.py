@@ -147,6 +147,10 @@ class ConnectClient:
         """The names of every connector on the cluster."""
         return list(self._request("GET", "/connectors"))
 
+    def plugins(self) -> list[str]:
+        """The class of every connector plugin the workers have installed."""
+        return [str(plugin["class"]) for plugin in self._request("GET", "/connector-plugins")]
+
     def validate(self, config: Mapping[str, str], plugin: str | None = None) -> list[FieldProblem]:
         """Every field the plugin's own validation rejects (empty: the config is valid).
 

@@ -21,8 +21,7 @@ from pathlib import Path
 
 from control.stack.process import log_tail
 from control.supervisor import ChildSpec
-from headwater.errors import Terminal
-from headwater.needs import require
+from headwater.errors import ConfigurationError, Terminal
 from headwater.settings import Settings, StackSettings, secret_variables, without_secrets
 from headwater.topology import (
     API_SOURCES,
@@ -34,7 +33,6 @@ from headwater.topology import (
     load,
     port_offsets,
     secret_sections,
-    service_needs,
 )
 
 #: How a child runs a ``headwater`` command: this interpreter, so the same installation.
@@ -148,10 +146,12 @@ def pipeline_children(
     group_prefix: str = DEFAULT_GROUP_PREFIX,
     sources: Sequence[ApiSource] = API_SOURCES,
 ) -> list[ChildSpec]:
-    """The services to supervise, in start order, each with its metrics port and secrets.
-
-    What each needs set is checked here, all at once, before any of them starts.
-    """
+    """The services to supervise, in start order, each with its metrics port and secrets."""
+    if settings.warehouse.dsn is None:
+        raise ConfigurationError("HEADWATER_WAREHOUSE__DSN", "is required: the sinks write there")
+    for source in sources:  # a normalizer's missing setting fails here, not in the processor
+        if source.normalizer_runs(settings):
+            load(source.normalizer)(settings)
     commands: list[tuple[str, tuple[str, ...]]] = [(PROCESSOR, ("process",))]
     commands += [
         (entry.service, ("sink", entry.name, "--group-id", sink_group(group_prefix, entry.name)))
@@ -162,14 +162,6 @@ def pipeline_children(
     ]
     if setup_steps(settings):  # CDC is configured: watch the connector and its slot
         commands.append((CDC_MONITOR, ("connectors", "monitor")))
-    require(
-        settings,
-        dict.fromkeys(need for name, _ in commands for need in service_needs(name, sources)),
-        "headwater run",
-    )
-    for source in sources:  # a normalizer's missing setting fails here, not in the processor
-        if source.normalizer_runs(settings):
-            load(source.normalizer)(settings)
     ports = port_offsets(sources)
     sections = secret_sections(sources)
     return [

@@ -6,7 +6,6 @@ import json
 import logging
 import re
 import sys
-import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -110,35 +109,3 @@ def configure_logging(level: str = "INFO", fmt: str = "json", secrets: Iterable[
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-
-
-#: digits vary between otherwise identical lines ("after 0ms", timestamps)
-_DIGITS = re.compile(r"\d+")
-
-
-class RepeatFilter(logging.Filter):
-    """Lets the first of identical lines through and counts the rest for ``window_s``.
-
-    A client retrying an unreachable broker says the same thing twice a second; the first
-    line tells the story. When the line comes back after the window, it passes again with
-    ``repeated``: how many were held back meanwhile. Lines differing only in numbers count
-    as identical.
-    """
-
-    def __init__(self, window_s: float = 60.0) -> None:
-        super().__init__()
-        self.window_s = window_s
-        self._seen: dict[tuple[int, str], tuple[float, int]] = {}
-        self._lock = threading.Lock()  # clients log from the threads that poll them
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        key = (record.levelno, _DIGITS.sub("#", record.getMessage()))
-        with self._lock:
-            first, held = self._seen.get(key, (0.0, -1))
-            if held >= 0 and record.created - first < self.window_s:
-                self._seen[key] = (first, held + 1)
-                return False
-            self._seen[key] = (record.created, 0)
-        if held > 0:
-            record.repeated = held
-        return True

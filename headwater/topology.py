@@ -23,9 +23,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from headwater.needs import Need, require
+from pydantic import SecretStr
+
 from headwater.raw import raw_topic
-from headwater.settings import Settings
+from headwater.settings import ENV_PREFIX, NESTED_DELIMITER, Settings
 
 #: normalized ad performance, one record per ad and day (``norm/ad_performance_daily``)
 NORM_ADS: Final = "norm.ads.performance_daily"
@@ -35,11 +36,6 @@ NORM_EVENTS: Final = "norm.app.events"
 NORM_CDC_PREFIX: Final = "norm.cdc"
 #: campaign KPIs per platform, campaign and day (``metrics/campaign_kpis_daily``)
 KPIS_DAILY: Final = "metrics.campaigns.kpis_daily"
-
-#: the databases' settings, which several commands need (the CDC sink reads the source too,
-#: for a TOASTed value a change left out, but runs without it where there is no CDC)
-WAREHOUSE_DSN: Final = "HEADWATER_WAREHOUSE__DSN"
-SOURCE_DSN: Final = "HEADWATER_SOURCE__DSN"
 
 #: A reference to a room's code: ``"package.module:attribute"``.
 Ref = str
@@ -84,8 +80,6 @@ class ApiSource:
     credential: str
     #: its poller's metrics port: the base port plus this offset
     port_offset: int
-    #: whether its poller runs: credentials and accounts configured
-    configured: Callable[[Settings], bool]
     #: whether credentials of the real API are given (the demo serves a stand-in otherwise)
     has_credentials: Callable[[Settings], bool]
     #: the accounts it polls, as they appear in the raw envelope (the demo follows them)
@@ -93,8 +87,16 @@ class ApiSource:
     #: whether the processor runs its normalizer (raw history is normalized even when the
     #: poller is not configured, unless the normalizer needs settings of its own)
     normalizer_runs: Callable[[Settings], bool] = _always
-    #: what its poller needs set before it contacts the API or Kafka
-    needs: tuple[Need, ...] = ()
+    #: the settings its poller cannot run without (credentials, accounts), as variables
+    required: tuple[str, ...] = ()
+
+    def missing(self, settings: Settings) -> tuple[str, ...]:
+        """The :attr:`required` settings that are unset or empty, in their order."""
+        return tuple(name for name in self.required if not _setting_value(settings, name))
+
+    def configured(self, settings: Settings) -> bool:
+        """Whether its poller runs: credentials and accounts configured."""
+        return not self.missing(settings)
 
     @property
     def raw_topics(self) -> tuple[str, ...]:
@@ -117,31 +119,12 @@ class ApiSource:
         return ("kafka", self.settings_section)
 
 
-def _facebook_configured(settings: Settings) -> bool:
-    return settings.facebook.access_token is not None and bool(settings.facebook.ad_account_ids)
-
-
-def _google_ads_configured(settings: Settings) -> bool:
-    google = settings.google_ads
-    return (
-        google.developer_token is not None
-        and google.refresh_token is not None
-        and bool(google.customer_ids)
-    )
-
-
-def _clevertap_configured(settings: Settings) -> bool:
-    clevertap = settings.clevertap
-    return clevertap.account_id is not None and clevertap.passcode is not None
-
-
-def _clevertap_normalized(settings: Settings) -> bool:
-    # user identities are hashed with a key of its own, required once CleverTap is set up
-    return settings.clevertap.account_id is not None
-
-
-def _needs(prefix: str, *fields: str) -> tuple[Need, ...]:
-    return tuple(Need(f"{prefix}{field}") for field in fields)
+def _setting_value(settings: Settings, variable: str) -> object:
+    """The value of a setting named as its variable (``HEADWATER_FACEBOOK__ACCESS_TOKEN``);
+    a secret's text, so an empty secret counts as unset."""
+    section, _, name = variable.removeprefix(ENV_PREFIX).lower().partition(NESTED_DELIMITER)
+    value = getattr(getattr(settings, section), name)
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
 
 
 API_SOURCES: Final[tuple[ApiSource, ...]] = (
@@ -155,10 +138,9 @@ API_SOURCES: Final[tuple[ApiSource, ...]] = (
         settings_prefix="HEADWATER_FACEBOOK__",
         credential="HEADWATER_FACEBOOK__ACCESS_TOKEN",
         port_offset=5,
-        configured=_facebook_configured,
+        required=("HEADWATER_FACEBOOK__ACCESS_TOKEN", "HEADWATER_FACEBOOK__AD_ACCOUNT_IDS"),
         has_credentials=lambda s: s.facebook.access_token is not None,
         accounts=lambda s: frozenset(a.removeprefix("act_") for a in s.facebook.ad_account_ids),
-        needs=_needs("HEADWATER_FACEBOOK__", "ACCESS_TOKEN", "AD_ACCOUNT_IDS"),
     ),
     ApiSource(
         name="google_ads",
@@ -170,19 +152,17 @@ API_SOURCES: Final[tuple[ApiSource, ...]] = (
         settings_prefix="HEADWATER_GOOGLE_ADS__",
         credential="HEADWATER_GOOGLE_ADS__REFRESH_TOKEN",
         port_offset=6,
-        configured=_google_ads_configured,
+        required=(
+            "HEADWATER_GOOGLE_ADS__DEVELOPER_TOKEN",
+            "HEADWATER_GOOGLE_ADS__CLIENT_ID",
+            "HEADWATER_GOOGLE_ADS__CLIENT_SECRET",
+            "HEADWATER_GOOGLE_ADS__REFRESH_TOKEN",
+            "HEADWATER_GOOGLE_ADS__CUSTOMER_IDS",
+        ),
         has_credentials=lambda s: (
             s.google_ads.developer_token is not None or s.google_ads.refresh_token is not None
         ),
         accounts=lambda s: frozenset(c.replace("-", "") for c in s.google_ads.customer_ids),
-        needs=_needs(
-            "HEADWATER_GOOGLE_ADS__",
-            "DEVELOPER_TOKEN",
-            "CLIENT_ID",
-            "CLIENT_SECRET",
-            "REFRESH_TOKEN",
-            "CUSTOMER_IDS",
-        ),
     ),
     ApiSource(
         name="clevertap",
@@ -194,11 +174,11 @@ API_SOURCES: Final[tuple[ApiSource, ...]] = (
         settings_prefix="HEADWATER_CLEVERTAP__",
         credential="HEADWATER_CLEVERTAP__PASSCODE",
         port_offset=7,
-        configured=_clevertap_configured,
+        required=("HEADWATER_CLEVERTAP__ACCOUNT_ID", "HEADWATER_CLEVERTAP__PASSCODE"),
         has_credentials=lambda s: s.clevertap.passcode is not None,
         accounts=lambda s: frozenset({s.clevertap.account_id or ""}),
-        normalizer_runs=_clevertap_normalized,
-        needs=_needs("HEADWATER_CLEVERTAP__", "ACCOUNT_ID", "PASSCODE"),
+        # user identities are hashed with a key of its own, required once CleverTap is set up
+        normalizer_runs=lambda s: s.clevertap.account_id is not None,
     ),
 )
 
@@ -226,8 +206,6 @@ class Sink:
     topics: Callable[[Settings], list[str]]
     #: the settings sections whose secrets it is given (``headwater run``)
     secret_sections: tuple[str, ...] = ("kafka", "warehouse")
-    #: what it needs set before it contacts Kafka or the warehouse
-    needs: tuple[Need, ...] = (Need(WAREHOUSE_DSN),)
 
     @property
     def service(self) -> str:
@@ -290,31 +268,6 @@ _OTHER_SECRETS: Final[dict[str, tuple[str, ...]]] = {
 }
 
 
-#: What the services that are neither a poller nor a sink need set: the processor
-#: pseudonymises CleverTap's user identities once CleverTap is set up; the monitor reads the
-#: replication slot in the source.
-_OTHER_NEEDS: Final[dict[str, tuple[Need, ...]]] = {
-    PROCESSOR: (Need("HEADWATER_PROCESSOR__PSEUDONYMIZATION_KEY", _clevertap_normalized),),
-    CDC_MONITOR: (Need(SOURCE_DSN),),
-}
-#: What ``headwater connectors apply`` (and ``validate``) needs: the source it captures, the
-#: password of the replication role the connector logs in as, and the folder where the
-#: Connect workers read that password.
-CONNECTOR_NEEDS: Final = (
-    Need(SOURCE_DSN),
-    Need("HEADWATER_CDC__PASSWORD"),
-    Need("HEADWATER_CONNECT__SECRETS_DIR"),
-)
-
-
-def service_needs(service: str, sources: Iterable[ApiSource] = API_SOURCES) -> tuple[Need, ...]:
-    """What ``service`` needs set before it contacts anything (KeyError: no such service)."""
-    needs = dict(_OTHER_NEEDS)
-    needs |= {entry.service: entry.needs for entry in SINKS}
-    needs |= {source.service: source.needs for source in sources}
-    return needs[service]
-
-
 def secret_sections(sources: Iterable[ApiSource] = API_SOURCES) -> dict[str, tuple[str, ...]]:
     """Every service and the settings sections whose secrets it is given (and no others)."""
     sections = dict(_OTHER_SECRETS)
@@ -348,14 +301,6 @@ def with_service_port(settings: Settings, service: str) -> Settings:
         return settings
     port = BASE_PORT + port_offsets()[service]
     return settings.model_copy(update={"http": settings.http.model_copy(update={"port": port})})
-
-
-def for_service(settings: Settings, service: str) -> Settings:
-    """The settings ``service`` runs with (:func:`with_service_port`), once every variable it
-    needs is known to be set: a ConfigurationError names all it lacks, before it contacts
-    anything."""
-    require(settings, service_needs(service), service)
-    return with_service_port(settings, service)
 
 
 def ports_needed(sources: Iterable[ApiSource] = API_SOURCES) -> int:

@@ -56,6 +56,13 @@ MAX_BACKOFF_S = 5.0
 LAG_REFRESH_S = 5.0
 
 
+def warehouse_dsn(settings: Settings) -> str:
+    """The warehouse's DSN; ConfigurationError naming the setting when it is not set."""
+    if settings.warehouse.dsn is None:
+        raise ConfigurationError("HEADWATER_WAREHOUSE__DSN", "is required by the sinks")
+    return settings.warehouse.dsn.get_secret_value()
+
+
 class SinkRunner:
     """Runs one writer over a set of topics until stopped, effects before offsets."""
 
@@ -67,15 +74,13 @@ class SinkRunner:
         group_id: str | None = None,
         replay: bool = False,
     ) -> None:
-        if settings.warehouse.dsn is None:
-            raise ConfigurationError("HEADWATER_WAREHOUSE__DSN", "is required by the sinks")
+        self._dsn = warehouse_dsn(settings)
         self.settings = settings
         self.writer = writer
         self.topics = list(topics)
         self.group_id = group_id or f"headwater-sink-{writer.name}"
         self.offsets = OffsetStore(self.group_id)
         self.rejects = RejectOutbox(self.group_id, writer.name)
-        self._dsn = settings.warehouse.dsn.get_secret_value()
         self._connection: psycopg.Connection | None = None
         self._consumer: Consumer | None = None
         self._producer: Producer | None = None

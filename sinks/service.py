@@ -13,7 +13,7 @@ from headwater.readiness import database_reachable
 from headwater.settings import Settings
 from sinks.base import BatchWriter
 from sinks.dlq import DLQ_TOPIC
-from sinks.runner import SinkRunner
+from sinks.runner import SinkRunner, warehouse_dsn
 
 log = logging.getLogger(__name__)
 
@@ -25,14 +25,17 @@ def serve(
     group_id: str,
     from_beginning: bool = False,
 ) -> None:
-    """Run the sink until SIGTERM or SIGINT: then finish the batch, commit and exit."""
+    """Run the sink until SIGTERM or SIGINT: then finish the batch, commit and exit.
+
+    A missing setting is named before Kafka or the warehouse is contacted.
+    """
+    dsn = warehouse_dsn(settings)
     check_reachable(settings.kafka, START_CHECK_S)  # a refused login or CA is named here
     ensure_topics(
         make_admin(settings.kafka),
         [TopicSpec(DLQ_TOPIC, 1, settings.kafka.replication_factor, {"cleanup.policy": "delete"})],
     )
     runner = SinkRunner(settings, writer, topics, group_id, replay=from_beginning)
-    dsn = settings.warehouse.dsn.get_secret_value() if settings.warehouse.dsn else ""
     checks = {
         "kafka": lambda: kafka_reachable(settings.kafka),
         "warehouse": lambda: database_reachable(dsn),

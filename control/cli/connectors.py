@@ -14,9 +14,7 @@ from connectors.deployment import apply_connector, delete_connector, validate_co
 from connectors.signals import request_incremental_snapshot
 from control.cli.context import pass_settings
 from headwater.logs import SecretScrubber
-from headwater.needs import require
 from headwater.settings import Settings
-from headwater.topology import CDC_MONITOR, CONNECTOR_NEEDS, for_service
 
 
 def _client(settings: Settings) -> ConnectClient:
@@ -56,7 +54,6 @@ def config(settings: Settings) -> None:
 @pass_settings
 def validate(settings: Settings) -> None:
     """Check the config with Connect's config/validate; print each invalid field."""
-    require(settings, CONNECTOR_NEEDS, "connectors validate")
     scrub = SecretScrubber(settings.secrets())
     try:
         validate_connector(settings, _client(settings))
@@ -73,7 +70,6 @@ def validate(settings: Settings) -> None:
 @pass_settings
 def apply(settings: Settings, timeout_s: float) -> None:
     """Validate, create or update the connector, wait until it runs, snapshot added tables."""
-    require(settings, CONNECTOR_NEEDS, "connectors apply")
     scrub = SecretScrubber(settings.secrets())
     try:
         result = apply_connector(settings, _client(settings), timeout_s=timeout_s)
@@ -181,5 +177,6 @@ def snapshot(settings: Settings, tables: tuple[str, ...], where: str | None) -> 
 def monitor(settings: Settings) -> None:
     """Export connector, task and replication slot state on /metrics until SIGTERM."""
     from connectors.monitor import serve
+    from headwater.topology import CDC_MONITOR, with_service_port
 
-    serve(for_service(settings, CDC_MONITOR))
+    serve(with_service_port(settings, CDC_MONITOR))

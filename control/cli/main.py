@@ -8,6 +8,7 @@ import traceback
 
 import click
 
+from control.cli.check import check
 from control.cli.connectors import connectors
 from control.cli.context import pass_settings
 from control.cli.demo import demo
@@ -42,13 +43,18 @@ def cli(context: click.Context) -> None:
 
 @cli.command("settings")
 @click.option("--reference", is_flag=True, help="Print every setting as the README's table.")
+@click.option("--env-example", is_flag=True, help="Print every setting as .env.example.")
 @pass_settings
-def show_settings(settings: Settings, reference: bool) -> None:
+def show_settings(settings: Settings, reference: bool, env_example: bool) -> None:
     """Print the effective settings as JSON: secrets and passwords inside URLs hidden."""
     if reference:
         from control.settings_reference import reference as table
 
         click.echo(table())
+    elif env_example:
+        from control.settings_reference import env_example as example
+
+        click.echo(example(), nl=False)
     else:
         click.echo(mask_url_credentials(settings.model_dump_json(indent=2)))
 
@@ -70,6 +76,7 @@ for command in (
     forget,
     warehouse,
     reconcile_command,
+    check,
 ):
     cli.add_command(command)
 cli.add_command(status)

@@ -8,9 +8,8 @@ from datetime import datetime
 import click
 
 from control.cli.context import pass_settings
-from headwater.needs import require
 from headwater.settings import Settings
-from headwater.topology import API_SOURCES, api_source, for_service
+from headwater.topology import API_SOURCES, api_source, with_service_port
 from producers.base import Window
 from producers.poller import Poller, PollReport
 from producers.registry import build_source
@@ -32,14 +31,13 @@ def _report(report: PollReport) -> None:
 @pass_settings
 def poll(settings: Settings, source: str, once: bool) -> None:
     """Poll an API on the schedule into raw.<source>.<stream> (re-pulling the lookback)."""
-    entry = api_source(source)
-    service_settings = for_service(settings, entry.service)
     if not once:
         from producers.service import serve
 
-        serve(service_settings, entry)
+        entry = api_source(source)
+        serve(with_service_port(settings, entry.service), entry)
         return
-    report = Poller(build_source(entry, service_settings), service_settings).run_once()
+    report = Poller(build_source(api_source(source), settings), settings).run_once()
     _report(report)
     sys.exit(0 if report.ok else 1)
 
@@ -51,9 +49,7 @@ def poll(settings: Settings, source: str, once: bool) -> None:
 @pass_settings
 def backfill(settings: Settings, source: str, since: datetime, until: datetime) -> None:
     """Pull a window of history once; the cursor never moves back."""
-    entry = api_source(source)
-    require(settings, entry.needs, f"backfill {source}")
-    poller = Poller(build_source(entry, settings), settings)
+    poller = Poller(build_source(api_source(source), settings), settings)
     report = poller.run_once(Window(since.date(), until.date()))
     _report(report)
     sys.exit(0 if report.ok else 1)

@@ -69,7 +69,7 @@ def run(settings: Settings, duration: float | None, base_port: int, group_prefix
         _say(f"{step.name}:")
         run_setup_step(step, run_dir, step_environment(settings, step, os.environ), _say)
     for source in missing_pollers(settings):
-        _say(f"not polling {source.name}: its credentials or accounts are not configured")
+        _say(f"not polling {source.name}: {', '.join(source.missing(settings))} not set")
     with stop_on_signals(on_repeat=supervisor.hurry) as stop:
         supervisor.start()
         click.echo("services and their metrics:")

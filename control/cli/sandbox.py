@@ -23,7 +23,18 @@ from sandbox.source_db.errors import SourceUnavailable
 from sandbox.source_db.schema import check_schema_name
 from sandbox.workload import run_workload
 
-_SCHEMA_HELP = "PostgreSQL schema of the customers and orders tables"
+_SCHEMA_HELP = (
+    "PostgreSQL schema of the customers and orders tables "
+    "[default: the schema of HEADWATER_CDC__TABLES' first table, public]"
+)
+
+
+def _schema_of(settings: Settings, given: str | None) -> str:
+    """The schema given, or that of the captured tables (so the walkthrough's commands
+    fill the tables the connector captures)."""
+    name = given or settings.cdc.tables[0].split(".", 1)[0]
+    check_schema_name(name)
+    return name
 
 
 def source_dsn(settings: Settings) -> str:
@@ -39,16 +50,16 @@ def sandbox() -> None:
 
 
 @sandbox.command("schema")
-@click.option("--schema", "schema_name", default="public", show_default=True, help=_SCHEMA_HELP)
+@click.option("--schema", "schema_name", default=None, help=_SCHEMA_HELP)
 @click.option("--customers", default=1_000, show_default=True, type=click.IntRange(min=0))
 @click.option("--orders", default=5_000, show_default=True, type=click.IntRange(min=0))
 @click.option("--seed", default=1, show_default=True, help="seed of the generated rows")
 @pass_settings
 def schema_command(
-    settings: Settings, schema_name: str, customers: int, orders: int, seed: int
+    settings: Settings, schema_name: str | None, customers: int, orders: int, seed: int
 ) -> None:
     """Create the source tables (idempotent) and seed them when they are empty."""
-    check_schema_name(schema_name)
+    schema_name = _schema_of(settings, schema_name)
     if orders and not customers:
         raise click.BadParameter("orders need at least one customer", param_hint="--customers")
     try:
@@ -74,7 +85,7 @@ def schema_command(
 @click.option("--duration", type=click.FloatRange(min=0, min_open=True), help="stop after seconds")
 @click.option("--changes", type=click.IntRange(min=1), help="stop after this many row changes")
 @click.option("--seed", default=1, show_default=True, help="seed of the generated changes")
-@click.option("--schema", "schema_name", default="public", show_default=True, help=_SCHEMA_HELP)
+@click.option("--schema", "schema_name", default=None, help=_SCHEMA_HELP)
 @pass_settings
 def workload(
     settings: Settings,
@@ -82,7 +93,7 @@ def workload(
     duration: float | None,
     changes: int | None,
     seed: int,
-    schema_name: str,
+    schema_name: str | None,
 ) -> None:
     """Insert, update and delete source rows at a steady rate, in multi-statement transactions.
 
@@ -99,7 +110,7 @@ def workload(
             duration_s=duration,
             changes=changes,
             seed=seed,
-            schema=schema_name,
+            schema=_schema_of(settings, schema_name),
             stop=stop,
         )
     click.echo(stats.summary())

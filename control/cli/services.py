@@ -7,17 +7,16 @@ import click
 from control.cli.context import pass_settings
 from control.cli.options import sink_consumer_options
 from headwater.settings import Settings
-from headwater.topology import PROCESSOR, SINKS, Sink, for_service
+from headwater.topology import PROCESSOR, SINKS, Sink, with_service_port
 
 
 @click.command()
 @pass_settings
 def process(settings: Settings) -> None:
     """Run the processor: normalize the CDC and API topics and compute the campaign KPIs."""
-    service_settings = for_service(settings, PROCESSOR)
     from stream_processors.worker import run
 
-    run(service_settings)
+    run(with_service_port(settings, PROCESSOR))
 
 
 @click.group()
@@ -30,12 +29,11 @@ def _sink_command(entry: Sink) -> None:
     @sink_consumer_options(entry.name)
     @pass_settings
     def command(settings: Settings, group_id: str, from_beginning: bool) -> None:
-        service_settings = for_service(settings, entry.service)
         from sinks.registry import writer_and_topics
         from sinks.service import serve
 
-        writer, topics = writer_and_topics(entry.name, service_settings)
-        serve(service_settings, writer, topics, group_id, from_beginning)
+        writer, topics = writer_and_topics(entry.name, settings)
+        serve(with_service_port(settings, entry.service), writer, topics, group_id, from_beginning)
 
 
 for _entry in SINKS:

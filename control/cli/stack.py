@@ -8,7 +8,7 @@ import time
 import click
 
 from control.cli.context import pass_settings
-from control.stack.base import State
+from control.stack.base import StackError, State
 from control.stack.kafka_users import ADMIN, PRINCIPALS
 from control.stack.launcher import ComponentStatus, Stack
 from headwater.settings import Settings
@@ -74,16 +74,16 @@ def status(settings: Settings) -> None:
 def env(settings: Settings, secure: bool, principal: str) -> None:
     """Print the settings a shell or a test needs: eval "$(headwater stack env)".
 
-    Without a running stack it prints nothing and changes nothing (no state folder, no
-    password): it says so and exits 3, like ``stack status``.
+    Only for a running stack, and it changes nothing: without one it says so (exit 2) rather
+    than print addresses nothing answers on (or make a password for a stack never started).
     """
     launcher = Stack(settings.stack, pipeline=settings)
-    if all(status.state is State.DOWN for status in launcher.status()):
-        click.echo(
-            f"headwater: no stack is running (state folder {launcher.state_dir}): "
-            "start one with `headwater stack up`",
-            err=True,
+    down = [component.name for component in launcher.components if not component.running()]
+    if down:
+        where = settings.stack.state_dir.resolve()
+        raise StackError(
+            f"no running stack in {where} ({', '.join(down)} not running): "
+            "start it with `headwater stack up`"
         )
-        sys.exit(3)
     environment = launcher.secure_environment(principal) if secure else None
     click.echo(launcher.export_lines(environment), nl=False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from typing import Any
 
@@ -10,6 +9,7 @@ from confluent_kafka import Consumer, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient
 
 from headwater.errors import DependencyUnavailable
+from headwater.kafka.librdkafka_log import librdkafka_logger
 from headwater.kafka.security import (
     REFUSALS,
     KafkaRefused,
@@ -17,28 +17,20 @@ from headwater.kafka.security import (
     security_config,
     warn_if_unencrypted,
 )
-from headwater.logs import RepeatFilter
 from headwater.settings import KafkaSettings
-
-#: librdkafka's own lines, as structured log lines (a client retrying an unreachable broker
-#: repeats itself twice a second: the repeats are counted, not printed)
-LIBRDKAFKA_LOG = logging.getLogger("headwater.kafka.librdkafka")
-LIBRDKAFKA_LOG.addFilter(RepeatFilter())
 
 
 def base_config(settings: KafkaSettings) -> dict[str, Any]:
     """Connection and security settings shared by producers, consumers and admin clients.
 
     The operator's ``client_config`` passthrough comes first, so nothing it says can undo
-    the typed settings (the settings refuse its keys that would). librdkafka logs through
-    :data:`LIBRDKAFKA_LOG` (a caller's ``logger`` override wins).
+    the typed settings (the settings refuse its keys that would).
     """
     warn_if_unencrypted(settings)
     return (
         {key: value.get_secret_value() for key, value in settings.client_config.items()}
         | {"bootstrap.servers": settings.bootstrap_servers, "client.id": settings.client_id}
         | security_config(settings)
-        | {"logger": LIBRDKAFKA_LOG}
     )
 
 
@@ -51,7 +43,7 @@ def make_producer(settings: KafkaSettings, **overrides: Any) -> Producer:
         "compression.type": "lz4",
         "delivery.timeout.ms": 120_000,
     }
-    return Producer(config | overrides)
+    return Producer(config | {"logger": librdkafka_logger()} | overrides)
 
 
 #: librdkafka pre-fetches ahead of the application: by default up to 64 MiB queued plus
@@ -81,21 +73,18 @@ def make_consumer(settings: KafkaSettings, group_id: str, **overrides: Any) -> C
             "isolation.level": "read_committed",
         }
     )
-    return Consumer(config | overrides)
+    return Consumer(config | {"logger": librdkafka_logger()} | overrides)
 
 
 def make_admin(settings: KafkaSettings, **overrides: Any) -> AdminClient:
     """An admin client for topic management and metadata."""
-    return AdminClient(base_config(settings) | overrides)
+    return AdminClient(base_config(settings) | {"logger": librdkafka_logger()} | overrides)
 
 
 #: how long a service waits at start for Kafka to answer before it says why it did not
-START_CHECK_S = 8.0
-#: how long every broker may refuse connections before a start check gives up early: a
-#: broker that is restarting comes back within it, a wrong address never does
-REFUSED_FOR_S = 3.0
-#: the error librdkafka reports once no broker can be reached (connection refused, no route)
-_ALL_DOWN = "brokers are down"
+START_CHECK_S = 6.0
+#: how long every broker must have refused connections before a start check gives up early
+ALL_DOWN_AFTER_S = 2.0
 
 
 def check_reachable(settings: KafkaSettings, timeout_s: float = 5.0) -> int:
@@ -103,31 +92,27 @@ def check_reachable(settings: KafkaSettings, timeout_s: float = 5.0) -> int:
 
     The client's own errors (authentication, TLS verification, a protocol mismatch) are
     collected while it tries, so the refusal names the cause instead of a bare timeout.
-    When every broker has refused connections for :data:`REFUSED_FOR_S`, it stops asking
-    before ``timeout_s``.
     """
     witness = RefusalWitness()
     admin = make_admin(settings, error_cb=witness.error_cb, logger=witness)
-    started = time.monotonic()
+    start = time.monotonic()
     while True:
-        elapsed = time.monotonic() - started
         try:
-            metadata = admin.list_topics(timeout=min(1.0, max(timeout_s - elapsed, 0.1)))
-            return len(metadata.brokers)
+            return len(admin.list_topics(timeout=min(1.0, timeout_s)).brokers)
         except KafkaException as error:
             admin.poll(0)  # serves the error callbacks queued while it tried
-            elapsed = time.monotonic() - started
-            all_down = any(_ALL_DOWN in line for line in witness.lines)
-            if elapsed < timeout_s and not (all_down and elapsed >= REFUSED_FOR_S):
-                continue
+            waited = time.monotonic() - start
             cause = witness.explain(settings) or str(error)
             if cause.startswith(REFUSALS):
                 raise KafkaRefused(
                     f"Kafka at {settings.bootstrap_servers} refused: {cause}"
                 ) from error
+            # every broker refused the connection for a while: no point waiting it out
+            if waited < timeout_s and not (witness.all_down and waited >= ALL_DOWN_AFTER_S):
+                continue
             raise DependencyUnavailable(
-                f"Kafka at {settings.bootstrap_servers} did not answer within {elapsed:.0f}s "
-                f"(check HEADWATER_KAFKA__BOOTSTRAP_SERVERS): {cause}"
+                f"Kafka at {settings.bootstrap_servers} did not answer in {waited:.0f} s "
+                f"(check HEADWATER_KAFKA__BOOTSTRAP_SERVERS and that the brokers run): {cause}"
             ) from error
 
 

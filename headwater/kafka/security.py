@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import ssl
 from collections.abc import Iterable
 from typing import Any
@@ -103,6 +104,11 @@ class RefusalWitness:
         elif not args:
             self.lines.append(message)
 
+    @property
+    def all_down(self) -> bool:
+        """Whether librdkafka said that every broker is down (none accepts connections)."""
+        return any("brokers are down" in line for line in self.lines)
+
     def explain(self, settings: KafkaSettings) -> str | None:
         """What went wrong, in words a person can act on (None: nothing seen)."""
         return explain_refusal(settings, self.lines)
@@ -119,7 +125,11 @@ REFUSALS = (
 
 def explain_refusal(settings: KafkaSettings, lines: Iterable[str]) -> str | None:
     """Name the cause of a refusal from a client's error and log lines."""
-    joined = "; ".join(dict.fromkeys(line.split("]: ", 1)[-1] for line in lines))
+    distinct: dict[str, str] = {}  # one of each line, whatever numbers it carries
+    for line in lines:
+        text = line.split("]: ", 1)[-1]
+        distinct.setdefault(re.sub(r"\d+ms|\d+ identical", "#", text), text)
+    joined = "; ".join(distinct.values())
     lowered = joined.lower()
     if "authentication failed" in lowered or "sasl authentication error" in lowered:
         return (

@@ -26,7 +26,7 @@ from headwater.settings import Settings
 from sandbox.workload import WorkloadStats, run_workload
 from tests.conftest import wait_for
 from tests.support.cdc import TABLES, Pipeline, cdc_pipeline
-from tests.support.compare import differences, mirror_checksum, source_in_warehouse
+from tests.support.compare import mirror_checksum, source_in_warehouse
 
 CHANGES = 12_000
 
@@ -35,19 +35,6 @@ CHANGES = 12_000
 def pipeline(settings: Settings, tmp_path: Path) -> Iterator[Pipeline]:
     with cdc_pipeline(settings, tmp_path) as line:
         yield line
-
-
-def _mirrors_equal(line: Pipeline, foreign: str) -> bool:
-    with psycopg.connect(line.warehouse_dsn) as warehouse:
-        exists = warehouse.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = %s",
-            (line.schema,),
-        ).fetchone()
-        if not exists or exists[0] < len(TABLES):
-            return False
-        return all(
-            differences(warehouse, foreign, line.schema, t, line.policy) == 0 for t in TABLES
-        )
 
 
 def _restart_connect(settings: Settings, line: Pipeline) -> None:
@@ -173,7 +160,7 @@ def test_mirror_equals_source_through_faults_and_replay(
 
     with source_in_warehouse(line.warehouse_dsn, line.source_dsn, line.schema, TABLES) as foreign:
         wait_for(
-            lambda: _mirrors_equal(line, foreign),
+            lambda: line.mirrors_equal(foreign),
             timeout_s=300,
             interval_s=2,
             what=f"mirrors equal to the source\nsink:\n{line.sink.log_tail()}\n"
@@ -189,6 +176,6 @@ def test_mirror_equals_source_through_faults_and_replay(
         with psycopg.connect(line.warehouse_dsn) as warehouse:
             after = {t: mirror_checksum(warehouse, line.schema, t) for t in TABLES}
         assert after == before
-        assert _mirrors_equal(line, foreign)
+        assert line.mirrors_equal(foreign)
     assert _dead_lettered(settings, cdc_topic)
     assert line.processor.stop() < 30  # SIGTERM: finish, commit, exit

@@ -20,7 +20,7 @@ from headwater.settings import Settings
 from sandbox.workload import run_workload
 from tests.conftest import wait_for
 from tests.support.cdc import TABLES, Pipeline, cdc_pipeline
-from tests.support.compare import differences, source_in_warehouse
+from tests.support.compare import source_in_warehouse
 from tests.support.namespace import start_at_the_end_of_shared_topics
 
 
@@ -28,13 +28,6 @@ from tests.support.namespace import start_at_the_end_of_shared_topics
 def pipeline(settings: Settings, tmp_path: Path) -> Iterator[Pipeline]:
     with cdc_pipeline(settings, tmp_path, customers=200, orders=800) as line:
         yield line
-
-
-def _mirrors_equal(line: Pipeline, foreign: str) -> bool:
-    with psycopg.connect(line.warehouse_dsn) as warehouse:
-        return all(
-            differences(warehouse, foreign, line.schema, t, line.policy) == 0 for t in TABLES
-        )
 
 
 def _mirror_types(line: Pipeline, table: str) -> dict[str, str]:
@@ -86,7 +79,7 @@ def test_the_mirror_follows_added_widened_and_dropped_columns(
 
     with source_in_warehouse(line.warehouse_dsn, line.source_dsn, schema, TABLES) as foreign:
         wait_for(
-            lambda: _mirrors_equal(line, foreign),
+            lambda: line.mirrors_equal(foreign),
             timeout_s=300,
             interval_s=2,
             what=f"mirrors equal to the source\nsink:\n{line.sink.log_tail()}",

@@ -210,6 +210,7 @@ def _postgres(network: Network, password: str) -> DockerContainer:
         .with_envs(POSTGRES_USER=SUPERUSER, POSTGRES_PASSWORD=password)
         .with_command(
             "postgres -c wal_level=logical -c max_wal_senders=10 -c max_replication_slots=10"
+            " -c max_connections=200"
         )
     )
 

@@ -20,7 +20,7 @@ from headwater.kafka.clients import make_admin
 from headwater.settings import CdcSettings, Settings
 from headwater.topology import norm_cdc_topic
 from sandbox.source_db import drop_schema, prepare_source
-from sandbox.source_db.mirrors import MirrorPolicy
+from sandbox.source_db.mirrors import MirrorPolicy, differences
 from tests.support.services import Service, headwater, kafka_env
 
 TABLES = ["customers", "orders"]
@@ -78,6 +78,20 @@ class Pipeline:
 
     def norm_topics(self) -> list[str]:
         return [norm_cdc_topic(self.schema, table) for table in TABLES]
+
+    def mirrors_equal(self, foreign: str) -> bool:
+        """Both mirrors exist and hold what their source tables (imported into the warehouse
+        as ``foreign``) hold, as the privacy policy leaves it."""
+        with psycopg.connect(self.warehouse_dsn) as warehouse:
+            exists = warehouse.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = %s",
+                (self.schema,),
+            ).fetchone()
+            if not exists or exists[0] < len(TABLES):
+                return False
+            return all(
+                differences(warehouse, foreign, self.schema, t, self.policy) == 0 for t in TABLES
+            )
 
 
 @contextmanager

@@ -25,7 +25,6 @@ TOY_EVENTS = ApiSource(
     settings_prefix="HEADWATER_TOY__",
     credential="HEADWATER_TOY__TOKEN",
     port_offset=9,
-    configured=lambda _settings: True,
     has_credentials=lambda _settings: True,
     accounts=lambda _settings: frozenset(TOY_API.accounts()),
 )

@@ -3,13 +3,7 @@ import logging
 
 import pytest
 
-from headwater.logs import (
-    JsonFormatter,
-    RepeatFilter,
-    SecretScrubber,
-    TextFormatter,
-    mask_url_credentials,
-)
+from headwater.logs import JsonFormatter, SecretScrubber, TextFormatter, mask_url_credentials
 
 
 def _record(message: str, **extra: object) -> logging.LogRecord:
@@ -85,22 +79,3 @@ def test_a_secret_json_would_escape_is_scrubbed_from_message_extras_and_exceptio
     assert parsed["detail"] == "extra ***"
     assert parsed["count"] == 3
     assert "***" in parsed["exc"]
-
-
-def _line(message: str, created: float, level: int = logging.ERROR) -> logging.LogRecord:
-    record = logging.LogRecord("headwater.kafka.librdkafka", level, "", 0, message, (), None)
-    record.created = created
-    return record
-
-
-def test_repeated_lines_pass_once_and_are_counted_until_the_window_ends() -> None:
-    repeats = RepeatFilter(window_s=60)
-    refused = "FAIL [headwater#producer-1] Connection refused (after {}ms in state CONNECT)"
-    passed = [repeats.filter(_line(refused.format(n % 3), 1000.0 + n / 2)) for n in range(20)]
-    assert passed == [True] + [False] * 19  # lines differing only in numbers are one line
-    assert repeats.filter(_line("another line", 1001.0))
-    assert repeats.filter(_line(refused.format(0), 1000.0, logging.WARNING))  # another level
-    back = _line(refused.format(0), 1061.0)
-    assert repeats.filter(back)
-    assert back.repeated == 19  # type: ignore[attr-defined]
-    assert not repeats.filter(_line(refused.format(0), 1062.0))

@@ -138,3 +138,15 @@ def test_a_comma_separated_list_is_taken() -> None:
     done = _headwater("settings", env={"HEADWATER_FACEBOOK__AD_ACCOUNT_IDS": "act_123,act_456"})
     assert done.returncode == 0, done.stderr
     assert '"act_123",\n      "act_456"' in done.stdout
+
+
+def test_stack_env_without_a_stack_says_so_and_changes_nothing(tmp_path: Path) -> None:
+    state = tmp_path / "no-stack"
+    done = _headwater(
+        "stack", "env", env=_free_ports() | {"HEADWATER_STACK__STATE_DIR": str(state)}
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""  # nothing for eval to export
+    assert f"headwater: no running stack in {state}" in done.stderr
+    assert "`headwater stack up`" in done.stderr
+    assert not state.exists()  # no state folder, no password made for a stack never started
