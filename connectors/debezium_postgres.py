@@ -53,6 +53,7 @@ from connectors.secrets import reference
 from headwater.errors import ConfigurationError
 from headwater.privacy.retention import personal_tables
 from headwater.settings import CdcSettings, Settings
+from headwater.topology import missing_settings
 
 CONNECTOR_CLASS = "io.debezium.connector.postgresql.PostgresConnector"
 PLUGIN = "PostgresConnector"
@@ -168,10 +169,21 @@ def connector_password(settings: Settings) -> str:
     return settings.cdc.password.get_secret_value()
 
 
+#: what the connector's config cannot be rendered without: the source it captures, the
+#: replication role's password and the folder where the Connect workers read that password
+REQUIRED = ("HEADWATER_SOURCE__DSN", "HEADWATER_CDC__PASSWORD", "HEADWATER_CONNECT__SECRETS_DIR")
+
+
 def render_config(settings: Settings) -> dict[str, str]:
-    """The connector's Kafka Connect config: the password only as a config-provider reference."""
+    """The connector's Kafka Connect config: the password only as a config-provider reference.
+
+    Every setting in :data:`REQUIRED` that is missing is named at once, before anything is
+    contacted.
+    """
+    missing = missing_settings(settings, REQUIRED)
+    if missing:
+        raise ConfigurationError(", ".join(missing), "required by the CDC connector, not set")
     cdc = settings.cdc
-    connector_password(settings)  # nothing to refer to without it
     host, port, dbname = source_address(settings)
     return {
         "connector.class": CONNECTOR_CLASS,

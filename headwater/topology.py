@@ -92,7 +92,7 @@ class ApiSource:
 
     def missing(self, settings: Settings) -> tuple[str, ...]:
         """The :attr:`required` settings that are unset or empty, in their order."""
-        return tuple(name for name in self.required if not _setting_value(settings, name))
+        return missing_settings(settings, self.required)
 
     def configured(self, settings: Settings) -> bool:
         """Whether its poller runs: credentials and accounts configured."""
@@ -117,6 +117,12 @@ class ApiSource:
     def secret_sections(self) -> tuple[str, ...]:
         """The settings sections whose secrets its poller is given: Kafka's and its own."""
         return ("kafka", self.settings_section)
+
+
+def missing_settings(settings: Settings, variables: Iterable[str]) -> tuple[str, ...]:
+    """The ``variables`` (``HEADWATER_SECTION__FIELD``) these settings leave unset or empty,
+    in their order."""
+    return tuple(name for name in variables if not _setting_value(settings, name))
 
 
 def _setting_value(settings: Settings, variable: str) -> object:

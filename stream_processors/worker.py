@@ -12,21 +12,27 @@ from headwater.kafka.clients import START_CHECK_S, check_reachable, kafka_reacha
 from headwater.kafka.librdkafka_log import AIOKAFKA_LOGGERS, hold_repeats
 from headwater.kafka.topics import ensure_topics
 from headwater.settings import Settings
-from stream_processors.app import build_app
+from stream_processors.app import build_app, processor_stages
+from stream_processors.runner import BatchRunner
 from stream_processors.topics import processor_topics
 
 log = logging.getLogger(__name__)
 
 
 def run(settings: Settings) -> None:
-    """Create the topics, serve health and metrics, and run the worker until SIGTERM."""
+    """Create the topics, serve health and metrics, and run the worker until SIGTERM.
+
+    The stages are built first: a setting one of them cannot run without (the
+    pseudonymisation key once CleverTap is set up) is named before Kafka is contacted.
+    """
+    stages = processor_stages(settings)
     for name in AIOKAFKA_LOGGERS:  # a broker away: one line a minute, not one per retry
         hold_repeats(name)
     check_reachable(settings.kafka, START_CHECK_S)  # a refused login or CA is named here
     created = ensure_topics(make_admin(settings.kafka), processor_topics(settings))
     if created:
         log.info("created topics", extra={"topics": created})
-    app, service = build_app(settings)
+    app, service = build_app(settings, BatchRunner(settings, stages))
     checks = {
         "kafka": lambda: kafka_reachable(settings.kafka),
         "assigned": lambda: service.runner.assigned,

@@ -73,6 +73,22 @@ MISSING = [
         ["HEADWATER_CLEVERTAP__PASSCODE"],
     ),
     ("poll --once clevertap", {}, ["HEADWATER_CLEVERTAP__ACCOUNT_ID"]),
+    # CleverTap's user identities are pseudonymised by the processor: its key is needed
+    (
+        "process",
+        {"HEADWATER_CLEVERTAP__ACCOUNT_ID": "ACC-1"},
+        ["HEADWATER_PROCESSOR__PSEUDONYMIZATION_KEY"],
+    ),
+    (
+        "connectors apply",
+        {},
+        ["HEADWATER_SOURCE__DSN", "HEADWATER_CDC__PASSWORD", "HEADWATER_CONNECT__SECRETS_DIR"],
+    ),
+    (
+        "connectors validate",
+        {"HEADWATER_CDC__PASSWORD": "replication-password"},
+        ["HEADWATER_SOURCE__DSN", "HEADWATER_CONNECT__SECRETS_DIR"],
+    ),
 ]
 
 
@@ -86,6 +102,7 @@ def test_a_missing_setting_is_named_before_anything_is_contacted(
         "HEADWATER_GOOGLE_ADS__API_URL": f"https://{address}",
         "HEADWATER_GOOGLE_ADS__TOKEN_URL": f"https://{address}/token",
         "HEADWATER_CLEVERTAP__API_URL": f"https://{address}",
+        "HEADWATER_CONNECT__URL": f"http://{address}",
     }
     env = apis | given | {"HEADWATER_KAFKA__BOOTSTRAP_SERVERS": address}
     done = _run(command, env)
