@@ -723,10 +723,10 @@ class _HeadwaterDotEnv(DotEnvSettingsSource):
         super().__init__(settings_cls, env_file=DOTENV_FILE, env_file_encoding="utf-8")
 
     def _read_env_files(self) -> Mapping[str, str | None]:
-        return {
+        return {  # the secrets folder is no field: load_settings hands it over
             name: value
             for name, value in super()._read_env_files().items()
-            if name.upper().startswith(ENV_PREFIX)
+            if name.upper().startswith(ENV_PREFIX) and name.upper() != SECRETS_DIR_VARIABLE
         }
 
 
@@ -818,6 +818,12 @@ def known_variables(model: type[BaseModel] = Settings, prefix: str = ENV_PREFIX)
     return names
 
 
+#: variables the README or the compose file once used, and what took their place
+_RENAMED = {
+    f"{ENV_PREFIX}PG_PASSWORD": "compose's PostgreSQL password is POSTGRES_PASSWORD now",
+}
+
+
 def _check_unknown(environ: Mapping[str, str]) -> None:
     known = known_variables()
     for variable in sorted(environ):
@@ -825,7 +831,7 @@ def _check_unknown(environ: Mapping[str, str]) -> None:
         if upper.startswith(ENV_PREFIX) and upper not in known:
             names = {name.removeprefix(ENV_PREFIX): name for name in known}
             close = difflib.get_close_matches(upper.removeprefix(ENV_PREFIX), names, 1, 0.8)
-            hint = (
+            hint = _RENAMED.get(upper) or (
                 f"did you mean {names[close[0]]}?"
                 if close
                 else f"the {ENV_PREFIX} prefix is reserved for Headwater's settings"
@@ -833,27 +839,41 @@ def _check_unknown(environ: Mapping[str, str]) -> None:
             raise ConfigurationError(variable, f"is not a Headwater setting ({hint})")
 
 
-def _variable_for(location: tuple[int | str, ...]) -> str:
-    """The variable of an error's location: its field path, without list indexes or map keys."""
+def _variable_for(location: tuple[int | str, ...]) -> tuple[str, str]:
+    """The variable of an error's location (its field path), and where in its value the error
+    lies: a list's item or a map's key (``item 2: ``, ``'USD': ``), or nothing."""
     path: list[str] = []
     model: Any = Settings
-    for part in location:
+    for depth, part in enumerate(location):
         fields = getattr(model, "model_fields", {})
         if str(part) not in fields:
+            inside = [f"item {p + 1}" if isinstance(p, int) else repr(p) for p in location[depth:]]
             break
         path.append(str(part))
         model = fields[str(part)].annotation
-    return ENV_PREFIX + NESTED_DELIMITER.join(path).upper()
+    else:
+        inside = []
+    variable = ENV_PREFIX + NESTED_DELIMITER.join(path).upper()
+    return variable, "".join(f"{place}: " for place in inside)
+
+
+def _undecodable(error: SettingsError) -> ConfigurationError:
+    """A section given whole (``HEADWATER_KAFKA='{...}'``) that is not JSON, by its variable."""
+    section = re.search(r'field "(\w+)"', str(error))
+    variable = ENV_PREFIX + section.group(1).upper() if section else "settings"
+    return ConfigurationError(variable, "is not a JSON object (or set its fields one by one)")
 
 
 def load_settings() -> Settings:
     """Read the settings, turning any problem into one ConfigurationError naming the setting."""
-    _check_unknown(dotenv_variables() | dict(os.environ))
+    visible = dotenv_variables() | dict(os.environ)
+    _check_unknown(visible)
     try:
-        return Settings(_secrets_dir=os.environ.get(SECRETS_DIR_VARIABLE))
+        return Settings(_secrets_dir=visible.get(SECRETS_DIR_VARIABLE))
     except SettingsError as error:  # a value the sources could not even decode
-        raise ConfigurationError("settings", str(error)) from None
+        raise _undecodable(error) from None
     except ValidationError as error:
         first = error.errors()[0]
+        variable, inside = _variable_for(tuple(first["loc"]))
         message = str(first["msg"]).removeprefix("Value error, ")
-        raise ConfigurationError(_variable_for(tuple(first["loc"])), message) from None
+        raise ConfigurationError(variable, inside + message) from None
