@@ -1,10 +1,14 @@
-"""docs/cdc.md's "Running it" block, executed as written by bash in the repository.
+"""docs/cdc.md's "Running it" block, executed as written by bash.
 
 The commands run one after the other as a newcomer pastes them, the two services in the
 background with no port given (each takes its own default port: they used to collide on
-9400). The environment only renames what the run creates (schema, connector, slot, role,
-processor app id, the sink's topics) so it touches nothing else on the stack. Afterwards both
-services answer on their default ports and both mirrors equal their source tables.
+9400), in a working folder whose ``.venv`` (``activate``, ``headwater``) runs this
+checkout. The environment only renames what the run creates (schema, connector, slot, role,
+processor app id, the sink's topics) so it touches nothing else on the stack, and says where
+the stack is; what a reader brings (each ``export NAME=...``) the walkthrough itself sets,
+with the test's values filled in: the environment holds no password or key of its own.
+Afterwards both services answer on their default ports and both mirrors equal their source
+tables.
 """
 
 from __future__ import annotations
@@ -31,11 +35,41 @@ ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "cdc.md"
 
 
+#: ``export NAME=...``: a value the reader brings
+_PLACEHOLDER = re.compile(r"^export (HEADWATER_\w+)=\.\.\.(?=\s|$)")
+#: what the walkthrough asks the reader for, so the run's environment must not hold it
+_BROUGHT = ("HEADWATER_CDC__PASSWORD", "HEADWATER_PROCESSOR__PSEUDONYMIZATION_KEY")
+
+
 def walkthrough() -> list[str]:
     """The lines of the first ``sh`` block under "Running it"."""
     section = DOC.read_text().split("## Running it", 1)[1]
     block = section.split("```sh\n", 1)[1].split("```", 1)[0]
     return [line for line in block.splitlines() if line.strip()]
+
+
+def _filled_in(commands: list[str], values: dict[str, str]) -> list[str]:
+    """The commands with the test's value in place of each ``export NAME=...``."""
+    filled = []
+    for command in commands:
+        placeholder = _PLACEHOLDER.match(command)
+        if placeholder:
+            name = placeholder.group(1)
+            assert name in values, f"the walkthrough asks for {name}: give the test a value"
+            command = _PLACEHOLDER.sub(f"export {name}={values[name]}", command)
+        filled.append(command)
+    return filled
+
+
+def _checkout(folder: Path) -> Path:
+    """A working folder whose ``.venv`` runs this checkout's ``headwater``."""
+    bin_dir = folder / ".venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    command = bin_dir / "headwater"
+    command.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m control.cli.main "$@"\n')
+    command.chmod(0o755)
+    (bin_dir / "activate").write_text(f'PATH="{bin_dir}:$PATH"\nexport PATH\n')
+    return folder
 
 
 def _healthy(port: int) -> bool:
@@ -61,15 +95,18 @@ def line(settings: Settings, tmp_path: Path) -> Iterator[Pipeline]:
             )
 
 
-def test_the_cdc_walkthrough_runs_as_written(line: Pipeline, tmp_path: Path) -> None:
-    commands = walkthrough()
-    assert commands[0] == 'eval "$(.venv/bin/headwater stack env)"'
+def test_the_cdc_walkthrough_runs_as_written(
+    line: Pipeline, settings: Settings, tmp_path: Path
+) -> None:
+    commands = _filled_in(walkthrough(), {name: line.env[name] for name in _BROUGHT})
+    assert commands[0].startswith(". .venv/bin/activate")
     background = [c.split("#")[0].strip() for c in commands if "&" in c.split("#")[0]]
     assert background == ["headwater process &", "headwater sink cdc &"]
-    env = {k: v for k, v in line.env.items() if k != "HEADWATER_HTTP__PORT"}
+    env = {k: v for k, v in line.env.items() if k not in {"HEADWATER_HTTP__PORT", *_BROUGHT}}
     # where the stack is, for the walkthrough's `stack env`
     env |= {k: v for k, v in os.environ.items() if k.startswith("HEADWATER_STACK__")}
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["HEADWATER_STACK__STATE_DIR"] = str(settings.stack.state_dir.resolve())
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     env["HEADWATER_LOG__FORMAT"] = "text"
     script = tmp_path / "walkthrough.sh"
     # as written, then the shell waits for its two services (stopped by the test)
@@ -78,7 +115,7 @@ def test_the_cdc_walkthrough_runs_as_written(line: Pipeline, tmp_path: Path) -> 
     with output.open("w") as log:
         run = subprocess.Popen(
             ["bash", str(script)],
-            cwd=ROOT,
+            cwd=_checkout(tmp_path / "checkout"),
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
