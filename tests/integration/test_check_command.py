@@ -6,6 +6,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -15,14 +16,28 @@ from control.check import BOUND_S
 from headwater.settings import Settings
 from sandbox.apis import sandbox_apis
 from sandbox.google_ads.server import GoogleAdsSandbox
+from tests.support.cdc import cdc_pipeline
 from tests.support.services import headwater, kafka_env
 
 UNKNOWN_CUSTOMER = GoogleAdsSandbox.UNKNOWN_CUSTOMER_ID
 
 
 @pytest.fixture
-def env(settings: Settings, stack_env: dict[str, str]) -> Iterator[dict[str, str]]:
-    """The stack's settings plus the sandbox APIs' (their own accounts, their credentials)."""
+def cdc_source(settings: Settings, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """A source schema of the test's own, prepared by `headwater source setup` (its role,
+    publication and tables): the CDC settings under which the source check passes on any
+    stack, fresh or not. Removed afterwards."""
+    with cdc_pipeline(settings, tmp_path, customers=5, orders=10) as line:
+        line.run("source", "setup")
+        yield {k: v for k, v in line.env.items() if k.startswith("HEADWATER_CDC__")}
+
+
+@pytest.fixture
+def env(
+    settings: Settings, stack_env: dict[str, str], cdc_source: dict[str, str]
+) -> Iterator[dict[str, str]]:
+    """The stack's settings plus the sandbox APIs' (their own accounts, their credentials),
+    and a source prepared for CDC."""
     apis = sandbox_apis(
         settings.sandbox.model_copy(
             update={"facebook_port": 0, "google_ads_port": 0, "clevertap_port": 0}
@@ -36,6 +51,7 @@ def env(settings: Settings, stack_env: dict[str, str]) -> Iterator[dict[str, str
             | stack_env
             | kafka_env(settings.kafka)
             | apis.environment()
+            | cdc_source
             | {"HEADWATER_LOG__LEVEL": "ERROR"}
         )
     finally:
