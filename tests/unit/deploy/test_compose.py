@@ -3,6 +3,7 @@ stack and ``headwater run``: images and versions, ports, databases, commands, se
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -236,10 +237,14 @@ def test_a_service_is_given_only_the_secrets_headwater_run_gives_it(
 
 
 def test_the_settings_load_and_point_at_the_compose_network(
-    services: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    services: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     for name, service in headwater_services(services):
         with monkeypatch.context() as patched:
+            # only what compose gives the container (not this process's HEADWATER_* settings)
+            for key in [key for key in os.environ if key.upper().startswith("HEADWATER_")]:
+                patched.delenv(key)
+            patched.chdir(tmp_path)  # and no .env of the checkout
             for key, value in environment(service).items():
                 if value is not None:
                     patched.setenv(key, value)
